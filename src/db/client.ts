@@ -1,0 +1,48 @@
+/**
+ * The database, chosen by configuration: a real PostgreSQL through @prisma/adapter-pg when a URL is given,
+ * otherwise an embedded PostgreSQL (PGlite) kept in a local directory.
+ */
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from '../generated/prisma/client.js';
+
+export type { PrismaClient };
+
+export interface Database {
+  kind: 'postgres' | 'pglite';
+  prisma: PrismaClient;
+  /** For the schema engine (migrations). */
+  adapterFactory: SqlMigrationAwareDriverAdapterFactory;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** A postgresql:// URL; without one the embedded database is used. */
+  url?: string | undefined;
+  /** Where the embedded database keeps its files; `memory://` keeps them in memory. */
+  pgliteDataDir?: string | undefined;
+}
+
+export async function openDatabase({ url, pgliteDataDir = 'memory://' }: DatabaseOptions): Promise<Database> {
+  if (url) {
+    const adapterFactory = new PrismaPg({ connectionString: url });
+    const prisma = new PrismaClient({ adapter: adapterFactory });
+    return { kind: 'postgres', prisma, adapterFactory, close: () => prisma.$disconnect() };
+  }
+  if (!pgliteDataDir.includes('://')) mkdirSync(pgliteDataDir, { recursive: true });
+  const pglite = await PGlite.create(pgliteDataDir);
+  const adapterFactory = new PrismaPGlite(pglite);
+  const prisma = new PrismaClient({ adapter: adapterFactory });
+  return {
+    kind: 'pglite',
+    prisma,
+    adapterFactory,
+    async close() {
+      await prisma.$disconnect();
+      await pglite.close();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Applies `prisma/migrations` (Prisma's own format and `_prisma_migrations` table, so `prisma migrate deploy`
+ * agrees with us) through Prisma's WASM schema engine.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { createSchemaEngine, noFilters, type MigrationList } from './schema-engine.js';
+
+export const migrationsDir = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
+export const schemaPath = fileURLToPath(new URL('../../prisma/schema.prisma', import.meta.url));
+
+export async function readMigrations(baseDir = migrationsDir): Promise<MigrationList> {
+  const entries = await readdir(baseDir, { withFileTypes: true }).catch(() => []);
+  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const migrationDirectories = await Promise.all(
+    names.map(async (name) => ({
+      path: name,
+      migrationFile: {
+        path: 'migration.sql',
+        content: await readFile(`${baseDir}/${name}/migration.sql`, 'utf8').then(
+          (value) => ({ tag: 'ok' as const, value }),
+          (error: Error) => ({ tag: 'error' as const, value: error.message }),
+        ),
+      },
+    })),
+  );
+  const lockfileContent = await readFile(`${baseDir}/migration_lock.toml`, 'utf8').catch(() => null);
+  return {
+    baseDir,
+    lockfile: { path: 'migration_lock.toml', content: lockfileContent },
+    shadowDbInitScript: '',
+    migrationDirectories,
+  };
+}
+
+/** Applies every migration not yet applied; returns the names it applied. */
+export async function applyMigrations(adapterFactory: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
+  const engine = await createSchemaEngine(adapterFactory);
+  try {
+    const { appliedMigrationNames } = await engine.applyMigrations({
+      migrationsList: await readMigrations(),
+      filters: noFilters,
+    });
+    return appliedMigrationNames;
+  } finally {
+    engine.free();
+  }
+}
+
+/**
+ * The SQL that would take a database built from `prisma/migrations` to `prisma/schema.prisma`, or null when
+ * they agree. Replays the migrations on a throwaway in-memory PGlite.
+ */
+export async function pendingSchemaChange(): Promise<string | null> {
+  const pglite = await PGlite.create();
+  try {
+    const adapterFactory = new PrismaPGlite(pglite);
+    await applyMigrations(adapterFactory);
+    const schema = { path: 'schema.prisma', content: await readFile(schemaPath, 'utf8') };
+    const engine = await createSchemaEngine(adapterFactory, schema);
+    try {
+      const { stdout } = await engine.diff({
+        from: { tag: 'schemaDatasource', files: [schema], configDir: dirname(schemaPath) },
+        to: { tag: 'schemaDatamodel', files: [schema] },
+        script: true,
+        exitCode: null,
+        filters: noFilters,
+      });
+      return stdout === null || /^\s*(--.*\s*)*$/.test(stdout) ? null : stdout;
+    } finally {
+      engine.free();
+    }
+  } finally {
+    await pglite.close();
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Prisma's schema engine (the one behind `prisma migrate`) as WebAssembly, so migrations run offline and on
+ * the embedded database. We instantiate the .wasm ourselves rather than importing the package's entry
+ * point, which would need Node's --experimental-wasm-modules flag on Node 20.
+ */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { bindMigrationAwareSqlAdapterFactory, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import type * as Engine from '@prisma/schema-engine-wasm';
+
+export type SchemaEngine = Engine.SchemaEngine;
+export type { MigrationList, SchemaFilter } from '@prisma/schema-engine-wasm';
+
+let bindings: Promise<typeof Engine> | undefined;
+
+function loadBindings(): Promise<typeof Engine> {
+  bindings ??= (async () => {
+    const require = createRequire(import.meta.url);
+    const gluePath = require.resolve('@prisma/schema-engine-wasm/schema_engine_bg');
+    const glue = (await import(gluePath)) as typeof Engine & { __wbg_set_wasm(exports: WebAssembly.Exports): void };
+    const bytes = await readFile(gluePath.replace(/\.js$/, '.wasm'));
+    const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': glue });
+    glue.__wbg_set_wasm(instance.exports);
+    (instance.exports.__wbindgen_start as () => void)();
+    return glue;
+  })();
+  return bindings;
+}
+
+export const noFilters: Engine.SchemaFilter = { externalTables: [], externalEnums: [] };
+
+/** A schema engine connected through a Prisma driver adapter. Call `free()` when done. */
+export async function createSchemaEngine(
+  adapterFactory: SqlMigrationAwareDriverAdapterFactory,
+  datamodel?: { path: string; content: string },
+): Promise<SchemaEngine> {
+  const { SchemaEngine } = await loadBindings();
+  return SchemaEngine.new(
+    { datamodels: datamodel ? [[datamodel.path, datamodel.content]] : undefined },
+    () => {},
+    bindMigrationAwareSqlAdapterFactory(adapterFactory),
+  );
+}

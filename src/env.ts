@@ -1,0 +1,79 @@
+/**
+ * The environment, parsed once at start-up. A wrong value stops the process with a readable message
+ * instead of surfacing later as a confusing runtime error.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+
+const MIN_SECRET_BYTES = 32;
+
+const emptyAsUnset = (value: unknown) => (value === '' ? undefined : value);
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUnset, schema.optional());
+
+const envSchema = z.object({
+  NODE_ENV: z.preprocess(emptyAsUnset, z.enum(['development', 'production', 'test']).default('development')),
+  HOST: z.preprocess(emptyAsUnset, z.string().default('127.0.0.1')),
+  PORT: z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).max(65535).default(8000)),
+  DATABASE_URL: optional(
+    z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// connection string' }),
+  ),
+  PGLITE_DATA_DIR: z.preprocess(emptyAsUnset, z.string().default('.data/pglite')),
+  MIGRATE_ON_START: z.preprocess(emptyAsUnset, z.stringbool().default(true)),
+  BETTER_AUTH_SECRET: optional(
+    z.string().refine((s) => Buffer.byteLength(s) >= MIN_SECRET_BYTES, {
+      error: `must be at least ${MIN_SECRET_BYTES} bytes (generate one with: openssl rand -base64 32)`,
+    }),
+  ),
+  LOG_LEVEL: z.preprocess(
+    emptyAsUnset,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+});
+
+export type Env = z.infer<typeof envSchema> & {
+  /** The HS256 shared secret: `BETTER_AUTH_SECRET`, or outside production a generated one kept in `.data/`. */
+  authSecret: string;
+};
+
+export class EnvError extends Error {
+  override name = 'EnvError';
+}
+
+/** Where a development secret lives when `BETTER_AUTH_SECRET` is not set (never used in production). */
+export const DEV_SECRET_FILE = '.data/dev-auth-secret';
+
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new EnvError(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  const env = parsed.data;
+  if (env.BETTER_AUTH_SECRET) return { ...env, authSecret: env.BETTER_AUTH_SECRET };
+  if (env.NODE_ENV === 'production') {
+    throw new EnvError('Invalid environment:\n  BETTER_AUTH_SECRET: required in production');
+  }
+  return { ...env, authSecret: readOrCreateDevSecret() };
+}
+
+/** Loads `.env` from the working directory when there is one; variables already set win. */
+export function loadDotEnvFile(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}
+
+function readOrCreateDevSecret(): string {
+  const file = resolve(DEV_SECRET_FILE);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(MIN_SECRET_BYTES).toString('base64url');
+  mkdirSync(dirname(file), { recursive: true });
+  try {
+    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    return secret;
+  } catch (error) {
+    // Another process created it first: use theirs.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    throw error;
+  }
+}

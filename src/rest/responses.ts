@@ -1,0 +1,37 @@
+/**
+ * How the REST routes answer: JSON bodies, and every error as `{"detail": "<message>"}` with the status its
+ * `extensions.code` maps to (see ../errors.ts). Unexpected errors say nothing but "Internal server error".
+ */
+import { Response } from '@whatwg-node/fetch';
+import { GraphQLError } from 'graphql';
+import { INTERNAL_ERROR_MESSAGE, UnauthenticatedError, httpStatusOf } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export function detailResponse(status: number, detail: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ detail }), { status, headers: { 'content-type': JSON_TYPE, ...headers } });
+}
+
+/** The REST answer for the errors of one request; the first error decides. */
+export function errorResponse(errors: readonly unknown[], logger: Logger): Response {
+  const error = unwrap(errors[0]);
+  const status = httpStatusOf(error);
+  if (status >= 500) {
+    // Errors Yoga masked were logged, unmasked, when it masked them.
+    if (!(error instanceof GraphQLError && error.extensions.unexpected === true)) {
+      logger.error({ err: error }, 'unexpected error on a REST route');
+    }
+    return detailResponse(status, INTERNAL_ERROR_MESSAGE);
+  }
+  const headers: Record<string, string> =
+    error instanceof UnauthenticatedError ? { 'www-authenticate': error.challenge } : {};
+  return detailResponse(status, (error as GraphQLError).message, headers);
+}
+
+/** The error a resolver threw, when GraphQL wrapped it with a path and locations. */
+function unwrap(error: unknown): unknown {
+  return error instanceof GraphQLError && error.originalError instanceof GraphQLError
+    ? unwrap(error.originalError)
+    : error;
+}

@@ -1,0 +1,69 @@
+import {
+  createTaskForUser,
+  deleteTaskForUser,
+  getTaskForUser,
+  listTasksForUser,
+  renameTaskForUser,
+  setTaskCompletedForUser,
+} from '../resolvers/task.js';
+import { builder } from './builder.js';
+
+builder.prismaObject('Task', {
+  description: 'A to-do item. Every task belongs to exactly one user: the `sub` of the token that created it.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    title: t.exposeString('title', { description: '1–500 characters, trimmed.' }),
+    completed: t.exposeBoolean('completed'),
+    userId: t.exposeString('userId', { description: "The owner's user id (the JWT `sub`)." }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryFields((t) => {
+  const signedIn = t.withAuth({ signedIn: true });
+  return {
+    tasks: signedIn.prismaField({
+      type: ['Task'],
+      description: "The caller's tasks, newest first.",
+      resolve: (query, _root, _args, ctx) => listTasksForUser(ctx.prisma, ctx.userId, query),
+    }),
+    task: signedIn.prismaField({
+      type: 'Task',
+      description: 'One of the caller\'s tasks. FORBIDDEN if it is someone else\'s, NOT_FOUND if there is none.',
+      args: { id: t.arg.id({ required: true }) },
+      resolve: (query, _root, { id }, ctx) => getTaskForUser(ctx.prisma, ctx.userId, String(id), query),
+    }),
+  };
+});
+
+builder.mutationFields((t) => {
+  const signedIn = t.withAuth({ signedIn: true });
+  return {
+    createTask: signedIn.prismaField({
+      type: 'Task',
+      description: 'Creates a task owned by the caller.',
+      args: { title: t.arg.string({ required: true }) },
+      resolve: (query, _root, { title }, ctx) => createTaskForUser(ctx.prisma, ctx.userId, title, query),
+    }),
+    setTaskCompleted: signedIn.prismaField({
+      type: 'Task',
+      description: 'Marks one of the caller\'s tasks completed or not.',
+      args: { id: t.arg.id({ required: true }), completed: t.arg.boolean({ required: true }) },
+      resolve: (query, _root, { id, completed }, ctx) =>
+        setTaskCompletedForUser(ctx.prisma, ctx.userId, String(id), completed, query),
+    }),
+    renameTask: signedIn.prismaField({
+      type: 'Task',
+      description: 'Changes the title of one of the caller\'s tasks.',
+      args: { id: t.arg.id({ required: true }), title: t.arg.string({ required: true }) },
+      resolve: (query, _root, { id, title }, ctx) => renameTaskForUser(ctx.prisma, ctx.userId, String(id), title, query),
+    }),
+    deleteTask: signedIn.prismaField({
+      type: 'Task',
+      description: 'Deletes one of the caller\'s tasks and returns it as it was.',
+      args: { id: t.arg.id({ required: true }) },
+      resolve: (query, _root, { id }, ctx) => deleteTaskForUser(ctx.prisma, ctx.userId, String(id), query),
+    }),
+  };
+});

@@ -1,0 +1,39 @@
+import { createServer } from 'node:http';
+import { openDatabase } from './db/client.js';
+import { applyMigrations } from './db/migrate.js';
+import { EnvError, loadDotEnvFile, loadEnv } from './env.js';
+import { createLogger } from './logger.js';
+import { createApp } from './yoga.js';
+
+loadDotEnvFile();
+let env;
+try {
+  env = loadEnv();
+} catch (error) {
+  if (!(error instanceof EnvError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
+
+const logger = createLogger(env.LOG_LEVEL);
+const database = await openDatabase({ url: env.DATABASE_URL, pgliteDataDir: env.PGLITE_DATA_DIR });
+if (env.MIGRATE_ON_START) {
+  const applied = await applyMigrations(database.adapterFactory);
+  if (applied.length > 0) logger.info({ applied }, 'applied migrations');
+}
+
+const app = createApp({ prisma: database.prisma, authSecret: env.authSecret, logger });
+const server = createServer(app);
+server.listen(env.PORT, env.HOST, () => {
+  logger.info(
+    { url: `http://${env.HOST}:${env.PORT}`, database: database.kind === 'pglite' ? env.PGLITE_DATA_DIR : 'postgresql' },
+    'task gateway listening',
+  );
+});
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    server.close();
+    void database.close().then(() => process.exit(0));
+  });
+}
