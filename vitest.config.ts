@@ -12,14 +12,19 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Every suite runs on the embedded database, and again on PostgreSQL when TEST_DATABASE_URL is set.
     projects: [
-      { extends: true, test: { name: 'pglite', env: { TEST_DB: 'pglite' } } },
+      {
+        extends: true as const,
+        test: { name: 'pglite', env: { TEST_DB: 'pglite' }, exclude: ['tests/**/*.postgres.test.ts'] },
+      },
       ...(postgresUrl
         ? [
             {
-              extends: true,
+              extends: true as const,
               test: {
                 name: 'postgres',
                 env: { TEST_DB: 'postgres' },
+                // The drift checks build their own PGlite databases: once, in the pglite project, is enough.
+                exclude: ['tests/migrations.test.ts'],
                 globalSetup: ['tests/support/postgres-setup.ts'],
               },
             },

@@ -23,7 +23,7 @@ if (env.MIGRATE_ON_START) {
 }
 
 const app = createApp({ prisma: database.prisma, authSecret: env.authSecret, logger });
-const server = createServer(app);
+const server = createServer(app.requestListener);
 server.listen(env.PORT, env.HOST, () => {
   logger.info(
     { url: `http://${env.HOST}:${env.PORT}`, database: database.kind === 'pglite' ? env.PGLITE_DATA_DIR : 'postgresql' },

@@ -406,7 +406,7 @@ describe('DELETE /api/tasks/{id}', () => {
 });
 
 describe('routes outside the contract', () => {
-  test.for([
+  test.for<[string, string]>([
     ['GET', '/api/nope'],
     ['GET', '/api/tasks/'],
     ['GET', `/api/tasks/${randomUUID()}/extra`],

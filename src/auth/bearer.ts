@@ -22,7 +22,8 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 export function createBearerVerifier({ secret }: BearerAuthOptions): VerifyBearer {
   const key = new TextEncoder().encode(secret);
   return async (authorization) => {
-    if (authorization === null || authorization.trim() === '') throw new UnauthenticatedError();
+    // No bearer credentials at all (RFC 6750 §3.1: then the challenge carries no error code).
+    if (authorization === null || !/^Bearer(\s|$)/i.test(authorization)) throw new UnauthenticatedError();
     const match = authorization.length <= MAX_AUTHORIZATION_LENGTH ? BEARER.exec(authorization) : null;
     if (!match?.[1]) throw invalidToken();
     try {

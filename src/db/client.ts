@@ -14,7 +14,7 @@ export type { PrismaClient };
 export interface Database {
   kind: 'postgres' | 'pglite';
   prisma: PrismaClient;
-  /** For the schema engine (migrations). */
+  /** For the schema engine (migrations): on PostgreSQL a single connection, so its lock and its work share one. */
   adapterFactory: SqlMigrationAwareDriverAdapterFactory;
   close(): Promise<void>;
 }
@@ -28,8 +28,8 @@ export interface DatabaseOptions {
 
 export async function openDatabase({ url, pgliteDataDir = 'memory://' }: DatabaseOptions): Promise<Database> {
   if (url) {
-    const adapterFactory = new PrismaPg({ connectionString: url });
-    const prisma = new PrismaClient({ adapter: adapterFactory });
+    const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+    const adapterFactory = new PrismaPg({ connectionString: url, max: 1 });
     return { kind: 'postgres', prisma, adapterFactory, close: () => prisma.$disconnect() };
   }
   if (!pgliteDataDir.includes('://')) mkdirSync(pgliteDataDir, { recursive: true });

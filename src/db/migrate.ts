@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { createSchemaEngine, noFilters, type MigrationList } from './schema-engine.js';
+import { noFilters, withSchemaEngine, type MigrationList } from './schema-engine.js';
 
 export const migrationsDir = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
 export const schemaPath = fileURLToPath(new URL('../../prisma/schema.prisma', import.meta.url));
@@ -23,7 +23,7 @@ export async function readMigrations(baseDir = migrationsDir): Promise<Migration
         path: 'migration.sql',
         content: await readFile(`${baseDir}/${name}/migration.sql`, 'utf8').then(
           (value) => ({ tag: 'ok' as const, value }),
-          (error: Error) => ({ tag: 'error' as const, value: error.message }),
+          (error: unknown) => ({ tag: 'error' as const, value: String(error) }),
         ),
       },
     })),
@@ -39,42 +39,45 @@ export async function readMigrations(baseDir = migrationsDir): Promise<Migration
 
 /** Applies every migration not yet applied; returns the names it applied. */
 export async function applyMigrations(adapterFactory: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
-  const engine = await createSchemaEngine(adapterFactory);
-  try {
-    const { appliedMigrationNames } = await engine.applyMigrations({
-      migrationsList: await readMigrations(),
-      filters: noFilters,
-    });
+  const migrationsList = await readMigrations();
+  return withSchemaEngine(adapterFactory, async (engine) => {
+    const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: noFilters });
     return appliedMigrationNames;
-  } finally {
-    engine.free();
-  }
+  });
 }
 
 /**
- * The SQL that would take a database built from `prisma/migrations` to `prisma/schema.prisma`, or null when
- * they agree. Replays the migrations on a throwaway in-memory PGlite.
+ * The SQL that would take a database built from `prisma/migrations` to the schema (by default
+ * `prisma/schema.prisma`), or null when they agree. Replays the migrations on a throwaway in-memory PGlite.
  */
-export async function pendingSchemaChange(): Promise<string | null> {
+export async function pendingSchemaChange(schema?: string): Promise<string | null> {
   const pglite = await PGlite.create();
   try {
     const adapterFactory = new PrismaPGlite(pglite);
     await applyMigrations(adapterFactory);
-    const schema = { path: 'schema.prisma', content: await readFile(schemaPath, 'utf8') };
-    const engine = await createSchemaEngine(adapterFactory, schema);
-    try {
-      const { stdout } = await engine.diff({
+    return await diffDatabaseToSchema(adapterFactory, schema);
+  } finally {
+    await pglite.close();
+  }
+}
+
+/** The SQL that would take the connected database to the schema, or null when they agree. */
+export async function diffDatabaseToSchema(
+  adapterFactory: SqlMigrationAwareDriverAdapterFactory,
+  content?: string,
+): Promise<string | null> {
+  const schema = { path: 'schema.prisma', content: content ?? (await readFile(schemaPath, 'utf8')) };
+  const { stdout } = await withSchemaEngine(
+    adapterFactory,
+    (engine) =>
+      engine.diff({
         from: { tag: 'schemaDatasource', files: [schema], configDir: dirname(schemaPath) },
         to: { tag: 'schemaDatamodel', files: [schema] },
         script: true,
         exitCode: null,
         filters: noFilters,
-      });
-      return stdout === null || /^\s*(--.*\s*)*$/.test(stdout) ? null : stdout;
-    } finally {
-      engine.free();
-    }
-  } finally {
-    await pglite.close();
-  }
+      }),
+    schema,
+  );
+  return stdout === null || /^\s*(--.*\s*)*$/.test(stdout) ? null : stdout;
 }

@@ -5,7 +5,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { bindMigrationAwareSqlAdapterFactory, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import {
+  bindMigrationAwareSqlAdapterFactory,
+  type SqlDriverAdapter,
+  type SqlMigrationAwareDriverAdapterFactory,
+} from '@prisma/driver-adapter-utils';
 import type * as Engine from '@prisma/schema-engine-wasm';
 
 export type SchemaEngine = Engine.SchemaEngine;
@@ -29,15 +33,37 @@ function loadBindings(): Promise<typeof Engine> {
 
 export const noFilters: Engine.SchemaFilter = { externalTables: [], externalEnums: [] };
 
-/** A schema engine connected through a Prisma driver adapter. Call `free()` when done. */
-export async function createSchemaEngine(
+/**
+ * Runs `use` with a schema engine connected through a Prisma driver adapter, then frees the engine and
+ * closes every connection it opened. Closing matters: the engine takes PostgreSQL's session-level
+ * migration lock and never releases it, so the lock lasts as long as the connection.
+ */
+export async function withSchemaEngine<T>(
   adapterFactory: SqlMigrationAwareDriverAdapterFactory,
+  use: (engine: SchemaEngine) => Promise<T>,
   datamodel?: { path: string; content: string },
-): Promise<SchemaEngine> {
+): Promise<T> {
   const { SchemaEngine } = await loadBindings();
-  return SchemaEngine.new(
+  const opened: SqlDriverAdapter[] = [];
+  const tracked: SqlMigrationAwareDriverAdapterFactory = {
+    provider: adapterFactory.provider,
+    adapterName: adapterFactory.adapterName,
+    connect: async () => remember(await adapterFactory.connect()),
+    connectToShadowDb: async () => remember(await adapterFactory.connectToShadowDb()),
+  };
+  function remember(adapter: SqlDriverAdapter) {
+    opened.push(adapter);
+    return adapter;
+  }
+  const engine = await SchemaEngine.new(
     { datamodels: datamodel ? [[datamodel.path, datamodel.content]] : undefined },
     () => {},
-    bindMigrationAwareSqlAdapterFactory(adapterFactory),
+    bindMigrationAwareSqlAdapterFactory(tracked),
   );
+  try {
+    return await use(engine);
+  } finally {
+    engine.free();
+    await Promise.all(opened.map((adapter) => adapter.dispose()));
+  }
 }

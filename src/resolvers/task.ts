@@ -9,20 +9,20 @@ export type TaskQuery = { select?: Prisma.TaskSelect; include?: Prisma.TaskInclu
 export const MAX_TITLE_LENGTH = 500;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const NUL_OR_LONE_SURROGATE = /[\u0000\p{Surrogate}]/u;
+const LONE_SURROGATE = /\p{Surrogate}/u;
 
 const newestFirst: Prisma.TaskOrderByWithRelationInput[] = [{ createdAt: 'desc' }, { id: 'desc' }];
 
-export function parseTaskId(id: string | number | bigint): string {
-  const text = String(id);
-  if (!UUID.test(text)) throw new BadUserInputError('Task id must be a UUID');
-  return text.toLowerCase();
+export function parseTaskId(id: string): string {
+  if (!UUID.test(id)) throw new BadUserInputError('Task id must be a UUID');
+  return id.toLowerCase();
 }
 
 export function normalizeTitle(title: string): string {
   const trimmed = title.trim();
   if (trimmed === '') throw new BadUserInputError('Title must not be empty');
-  if (NUL_OR_LONE_SURROGATE.test(trimmed)) {
+  // PostgreSQL text can hold neither.
+  if (trimmed.includes('\u0000') || LONE_SURROGATE.test(trimmed)) {
     throw new BadUserInputError('Title must not contain NUL characters or unpaired surrogates');
   }
   if (codePointLength(trimmed) > MAX_TITLE_LENGTH) {
@@ -100,10 +100,9 @@ async function failMissingOrForeign(prisma: PrismaClient, taskId: string): Promi
   throw exists > 0 ? new ForbiddenError() : new NotFoundError();
 }
 
+/** Length in code points, as PostgreSQL counts characters (a surrogate pair is one). */
 function codePointLength(text: string): number {
-  let length = 0;
-  for (const _ of text) length++;
-  return length;
+  return text.length - (text.match(/[\uD800-\uDBFF]/g)?.length ?? 0);
 }
 
 function isRecordNotFound(error: unknown): boolean {

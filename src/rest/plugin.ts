@@ -88,6 +88,6 @@ export function useRestApi(options: { verify: VerifyBearer; logger: Logger }): P
       routes: sofaRouteConfig(),
       // fets types its own Response class; ours is the same WHATWG Response.
       errorHandler: ((errors: readonly unknown[]) => errorResponse(errors, logger)) as unknown as SofaErrorHandler,
-    }) as Plugin<object, ServerContext>,
+    }),
   ];
 }

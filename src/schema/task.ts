@@ -32,7 +32,7 @@ builder.queryFields((t) => {
       type: 'Task',
       description: 'One of the caller\'s tasks. FORBIDDEN if it is someone else\'s, NOT_FOUND if there is none.',
       args: { id: t.arg.id({ required: true }) },
-      resolve: (query, _root, { id }, ctx) => getTaskForUser(ctx.prisma, ctx.userId, String(id), query),
+      resolve: (query, _root, { id }, ctx) => getTaskForUser(ctx.prisma, ctx.userId, id, query),
     }),
   };
 });
@@ -51,19 +51,19 @@ builder.mutationFields((t) => {
       description: 'Marks one of the caller\'s tasks completed or not.',
       args: { id: t.arg.id({ required: true }), completed: t.arg.boolean({ required: true }) },
       resolve: (query, _root, { id, completed }, ctx) =>
-        setTaskCompletedForUser(ctx.prisma, ctx.userId, String(id), completed, query),
+        setTaskCompletedForUser(ctx.prisma, ctx.userId, id, completed, query),
     }),
     renameTask: signedIn.prismaField({
       type: 'Task',
       description: 'Changes the title of one of the caller\'s tasks.',
       args: { id: t.arg.id({ required: true }), title: t.arg.string({ required: true }) },
-      resolve: (query, _root, { id, title }, ctx) => renameTaskForUser(ctx.prisma, ctx.userId, String(id), title, query),
+      resolve: (query, _root, { id, title }, ctx) => renameTaskForUser(ctx.prisma, ctx.userId, id, title, query),
     }),
     deleteTask: signedIn.prismaField({
       type: 'Task',
       description: 'Deletes one of the caller\'s tasks and returns it as it was.',
       args: { id: t.arg.id({ required: true }) },
-      resolve: (query, _root, { id }, ctx) => deleteTaskForUser(ctx.prisma, ctx.userId, String(id), query),
+      resolve: (query, _root, { id }, ctx) => deleteTaskForUser(ctx.prisma, ctx.userId, id, query),
     }),
   };
 });

@@ -44,10 +44,10 @@ export interface TestApp {
 
 export async function signToken(
   claims: Record<string, unknown>,
-  { secret = TEST_SECRET, expiresIn = '5m' as string | number | null } = {},
+  { secret = TEST_SECRET, expiresIn = '5m' }: { secret?: string; expiresIn?: string | number | null } = {},
 ): Promise<string> {
   const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt();
-  if (expiresIn !== null) jwt.setExpirationTime(expiresIn);
+  if (expiresIn !== null && claims.exp === undefined) jwt.setExpirationTime(expiresIn);
   return jwt.sign(new TextEncoder().encode(secret));
 }
 

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT, base64url } from 'jose';
+import { TEST_SECRET, describe, expect, signToken, test, type TestApp } from './support/fixtures.js';
+
+const now = () => Math.floor(Date.now() / 1000);
+
+function unsignedToken(header: Record<string, unknown>, payload: Record<string, unknown>): string {
+  const encode = (part: Record<string, unknown>) => base64url.encode(JSON.stringify(part));
+  return `${encode(header)}.${encode(payload)}.`;
+}
+
+async function asRestAndGraphQL(api: TestApp, authorization: string | undefined) {
+  const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
+  const rest = await api.request('GET', '/api/tasks', { headers });
+  const graphql = await api.request('POST', '/graphql', { headers, body: { query: '{ tasks { id } }' } });
+  return { rest, graphql };
+}
+
+describe('bearer tokens', () => {
+  test('a valid HS256 token with a non-UUID user id is accepted on REST and GraphQL', async ({ api }) => {
+    const sub = `user_${randomUUID().slice(0, 8)}`;
+    const token = await signToken({ sub });
+
+    const created = await api.request('POST', '/api/tasks', {
+      headers: { authorization: `Bearer ${token}` },
+      body: { title: 'hello' },
+    });
+    const { rest, graphql } = await asRestAndGraphQL(api, `bearer ${token}`);
+
+    expect(created.status).toBe(201);
+    expect(created.body.user_id).toBe(sub);
+    expect(rest.status).toBe(200);
+    expect(rest.body).toHaveLength(1);
+    expect(graphql.status).toBe(200);
+    expect(graphql.body.data.tasks).toHaveLength(1);
+  });
+
+  test.for([
+    ['no Authorization header', undefined],
+    ['another scheme', 'Basic YWxpY2U6c2VjcmV0'],
+    ['an empty header', ''],
+  ])('%s is 401 "Not authenticated" with a bare Bearer challenge', async ([, authorization], { api }) => {
+    const { rest, graphql } = await asRestAndGraphQL(api, authorization);
+
+    for (const response of [rest, graphql]) {
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer');
+    }
+    expect(rest.body).toEqual({ detail: 'Not authenticated' });
+    expect(graphql.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+  });
+
+  const sub = 'someone';
+  const cases: [string, () => Promise<string>][] = [
+    ['"Bearer" with no token', () => Promise.resolve('')],
+    ['a token that is not a JWT', () => Promise.resolve('not.a.jwt')],
+    ['a token signed with another secret', () => signToken({ sub }, { secret: 'another-secret-that-is-32-bytes-long!!' })],
+    ['an expired token', () => signToken({ sub, exp: now() - 60 })],
+    ['a token without exp', () => signToken({ sub }, { expiresIn: null })],
+    ['a token not valid yet (nbf)', () => signToken({ sub, nbf: now() + 120 })],
+    ['a token without sub', () => signToken({})],
+    ['a token with an empty sub', () => signToken({ sub: '  ' })],
+    ['a token with a numeric sub', () => signToken({ sub: 42 })],
+    ['an unsigned token (alg none)', () => Promise.resolve(unsignedToken({ alg: 'none', typ: 'JWT' }, { sub, exp: now() + 60 }))],
+    ['an unsigned token (alg None)', () => Promise.resolve(unsignedToken({ alg: 'None' }, { sub, exp: now() + 60 }))],
+    [
+      'a token signed with HS512 and the right secret',
+      () =>
+        new SignJWT({ sub })
+          .setProtectedHeader({ alg: 'HS512' })
+          .setExpirationTime('5m')
+          .sign(new TextEncoder().encode(TEST_SECRET)),
+    ],
+    ['a tampered payload', async () => {
+      const [header, , signature] = (await signToken({ sub: 'mallory' })).split('.');
+      return `${header}.${base64url.encode(JSON.stringify({ sub: 'alice', exp: now() + 60 }))}.${signature}`;
+    }],
+    ['an oversized token', async () => `${await signToken({ sub })}${'A'.repeat(9000)}`],
+  ];
+
+  test.for(cases)('%s is 401 "Invalid or expired token"', async ([, makeToken], { api }) => {
+    const { rest, graphql } = await asRestAndGraphQL(api, `Bearer ${await makeToken()}`);
+
+    for (const response of [rest, graphql]) {
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    }
+    expect(rest.body).toEqual({ detail: 'Invalid or expired token' });
+    expect(graphql.body).toEqual({
+      errors: [{ message: 'Invalid or expired token', extensions: { code: 'UNAUTHENTICATED' } }],
+    });
+  });
+
+  test('a token that expired a moment ago is still accepted (5 s clock tolerance)', async ({ api }) => {
+    const token = await signToken({ sub: 'clock-skew', exp: now() - 2 });
+
+    const { rest } = await asRestAndGraphQL(api, `Bearer ${token}`);
+
+    expect(rest.status).toBe(200);
+  });
+});
