@@ -10,7 +10,8 @@ export default defineConfig({
     include: ['tests/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Every suite runs on the embedded database, and again on PostgreSQL when TEST_DATABASE_URL is set.
+    // Every suite runs on the embedded database, and again on PostgreSQL when TEST_DATABASE_URL is set;
+    // *.pglite.test.ts are about the embedded database only, *.postgres.test.ts about PostgreSQL only.
     projects: [
       {
         extends: true as const,
@@ -23,8 +24,7 @@ export default defineConfig({
               test: {
                 name: 'postgres',
                 env: { TEST_DB: 'postgres' },
-                // The drift checks build their own PGlite databases: once, in the pglite project, is enough.
-                exclude: ['tests/migrations.test.ts'],
+                exclude: ['tests/**/*.pglite.test.ts'],
                 globalSetup: ['tests/support/postgres-setup.ts'],
               },
             },

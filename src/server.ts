@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import { openDatabase } from './db/client.js';
+import { DirectoryInUseError } from './db/directory-lock.js';
 import { applyMigrations } from './db/migrate.js';
 import { EnvError, loadDotEnvFile, loadEnv } from './env.js';
 import { createLogger } from './logger.js';
@@ -16,7 +17,14 @@ try {
 }
 
 const logger = createLogger(env.LOG_LEVEL);
-const database = await openDatabase({ url: env.DATABASE_URL, pgliteDataDir: env.PGLITE_DATA_DIR });
+let database;
+try {
+  database = await openDatabase({ url: env.DATABASE_URL, pgliteDataDir: env.PGLITE_DATA_DIR });
+} catch (error) {
+  if (!(error instanceof DirectoryInUseError)) throw error;
+  logger.fatal(error.message);
+  process.exit(1);
+}
 if (env.MIGRATE_ON_START) {
   const applied = await applyMigrations(database.adapterFactory);
   if (applied.length > 0) logger.info({ applied }, 'applied migrations');
@@ -33,7 +41,6 @@ server.listen(env.PORT, env.HOST, () => {
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    server.close();
-    void database.close().then(() => process.exit(0));
+    server.close(() => void database.close().then(() => process.exit(0)));
   });
 }

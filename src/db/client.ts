@@ -8,6 +8,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { lockDirectory } from './directory-lock.js';
 
 export type { PrismaClient };
 
@@ -32,17 +33,27 @@ export async function openDatabase({ url, pgliteDataDir = 'memory://' }: Databas
     const adapterFactory = new PrismaPg({ connectionString: url, max: 1 });
     return { kind: 'postgres', prisma, adapterFactory, close: () => prisma.$disconnect() };
   }
-  if (!pgliteDataDir.includes('://')) mkdirSync(pgliteDataDir, { recursive: true });
-  const pglite = await PGlite.create(pgliteDataDir);
-  const adapterFactory = new PrismaPGlite(pglite);
-  const prisma = new PrismaClient({ adapter: adapterFactory });
-  return {
-    kind: 'pglite',
-    prisma,
-    adapterFactory,
-    async close() {
-      await prisma.$disconnect();
-      await pglite.close();
-    },
-  };
+  let unlock = () => {};
+  if (!pgliteDataDir.includes('://')) {
+    mkdirSync(pgliteDataDir, { recursive: true });
+    unlock = lockDirectory(pgliteDataDir);
+  }
+  try {
+    const pglite = await PGlite.create(pgliteDataDir);
+    const adapterFactory = new PrismaPGlite(pglite);
+    const prisma = new PrismaClient({ adapter: adapterFactory });
+    return {
+      kind: 'pglite',
+      prisma,
+      adapterFactory,
+      async close() {
+        await prisma.$disconnect();
+        await pglite.close();
+        unlock();
+      },
+    };
+  } catch (error) {
+    unlock();
+    throw error;
+  }
 }

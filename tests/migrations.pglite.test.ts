@@ -1,7 +1,4 @@
-/**
- * Migrations against throwaway in-memory PGlite databases; vitest.config.ts runs this file in the pglite
- * project only (migrations.postgres.test.ts covers PostgreSQL).
- */
+/** Migrations against throwaway in-memory PGlite databases (migrations.postgres.test.ts covers PostgreSQL). */
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { describe, expect, test } from 'vitest';

@@ -1,0 +1,35 @@
+/** The embedded database's directory belongs to one server process at a time. */
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { baseEnv, makeWorkDir, runServerToExit, startServer } from './support/server-process.js';
+
+const workDir = makeWorkDir();
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+describe('the embedded database directory', () => {
+  test('a second server on the same directory refuses to start, and the first keeps serving', async () => {
+    const env = baseEnv({ PGLITE_DATA_DIR: join(workDir, 'shared') }, { embedded: true });
+    const first = await startServer(workDir, env);
+    try {
+      const second = runServerToExit(workDir, env);
+
+      expect(second.status).toBe(1);
+      expect(second.stdout).toMatch(/shared is in use by process \d+: the embedded database serves one process at a time/);
+      expect((await fetch(`${first.url}/api/tasks`)).status).toBe(401);
+    } finally {
+      expect(await first.stop()).toBe(0);
+    }
+  });
+
+  test('a lock left by a process that died is taken over', async () => {
+    const dataDir = join(workDir, 'stale');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(`${dataDir}.lock`, `${dead.stdout}\n`);
+
+    const server = await startServer(workDir, baseEnv({ PGLITE_DATA_DIR: dataDir }, { embedded: true }));
+
+    expect(await server.stop()).toBe(0);
+  });
+});

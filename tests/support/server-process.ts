@@ -1,0 +1,72 @@
+/** Runs the real server (and `npm run token`) as child processes, as a new user would. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
+import { testDatabaseKind } from './database.js';
+
+export const root = resolve(import.meta.dirname, '../..');
+export const tsx = join(root, 'node_modules/.bin/tsx');
+/** A scratch working directory, like a fresh checkout's, for the processes of one test file. */
+export function makeWorkDir(): string {
+  return mkdtempSync(join(tmpdir(), 'task-gateway-'));
+}
+
+/** A clean environment for a child process; on the postgres project it points at TEST_DATABASE_URL. */
+export function baseEnv(extra: Record<string, string> = {}, { embedded = false } = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...extra };
+  if (testDatabaseKind === 'postgres' && !embedded) env.DATABASE_URL = process.env.TEST_DATABASE_URL;
+  return env;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface RunningServer {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startServer(workDir: string, env: NodeJS.ProcessEnv): Promise<RunningServer> {
+  const port = await freePort();
+  const child = spawn(tsx, [join(root, 'src/server.ts')], { cwd: workDir, env: { ...env, PORT: String(port) } });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  const started = Date.now();
+  while (!output.includes('task gateway listening')) {
+    if (child.exitCode !== null || Date.now() - started > 30_000) throw new Error(`server did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    child,
+    output: () => output,
+    stop(signal = 'SIGTERM') {
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export function mintToken(workDir: string, userId: string, env: NodeJS.ProcessEnv): string {
+  const result = spawnSync(tsx, [join(root, 'scripts/token.ts'), userId], { cwd: workDir, env, encoding: 'utf8' });
+  expect(result.status, result.stderr).toBe(0);
+  return result.stdout.trim();
+}
+
+/** Runs the server expecting it to refuse to start; returns its exit code and output. */
+export function runServerToExit(workDir: string, env: NodeJS.ProcessEnv) {
+  return spawnSync(tsx, [join(root, 'src/server.ts')], { cwd: workDir, env: { ...env, PORT: '0' }, encoding: 'utf8', timeout: 30_000 });
+}
