@@ -19,6 +19,10 @@ if (!userId) {
 loadDotEnvFile();
 try {
   const { authSecret } = loadEnv();
+  if (authSecret === undefined) {
+    console.error('This server does not accept HS256 tokens (AUTH_JWKS_URL is set): get a token from Better Auth instead.');
+    process.exit(1);
+  }
   const token = await new SignJWT()
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(userId)

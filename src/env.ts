@@ -6,11 +6,17 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { ASYMMETRIC_ALGORITHMS, type AuthConfig } from './auth/bearer.js';
 
 const MIN_SECRET_BYTES = 32;
 
 const emptyAsUnset = (value: unknown) => (value === '' ? undefined : value);
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUnset, schema.optional());
+const commaList = (value: unknown) =>
+  typeof value === 'string' && value.trim() !== '' ? value.split(',').map((item) => item.trim()).filter(Boolean) : undefined;
+const origin = z.url({ protocol: /^https?$/ }).refine((url) => new URL(url).origin === url, {
+  error: 'must be an origin: scheme://host[:port], no path or trailing slash',
+});
 
 const envSchema = z.object({
   NODE_ENV: z.preprocess(emptyAsUnset, z.enum(['development', 'production', 'test']).default('development')),
@@ -26,6 +32,13 @@ const envSchema = z.object({
       error: `must be at least ${MIN_SECRET_BYTES} bytes (generate one with: openssl rand -base64 32)`,
     }),
   ),
+  AUTH_JWKS_URL: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+  AUTH_JWT_ALGORITHMS: z.preprocess(commaList, z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1).default(['EdDSA'])),
+  AUTH_ISSUER: optional(z.string()),
+  AUTH_AUDIENCE: optional(z.string()),
+  AUTH_TOKEN_TYPE: optional(z.string()),
+  AUTH_ACCEPT_HS256: optional(z.stringbool()),
+  CORS_ORIGINS: z.preprocess(commaList, z.array(origin).default([])),
   LOG_LEVEL: z.preprocess(
     emptyAsUnset,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -33,8 +46,10 @@ const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema> & {
-  /** The HS256 shared secret: `BETTER_AUTH_SECRET`, or outside production a generated one kept in `.data/`. */
-  authSecret: string;
+  /** How bearer tokens are verified. */
+  auth: AuthConfig;
+  /** The HS256 shared secret when that path is on: `BETTER_AUTH_SECRET`, or outside production a generated one kept in `.data/`. */
+  authSecret: string | undefined;
 };
 
 export class EnvError extends Error {
@@ -51,11 +66,28 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     throw new EnvError(`Invalid environment:\n${lines.join('\n')}`);
   }
   const env = parsed.data;
-  if (env.BETTER_AUTH_SECRET) return { ...env, authSecret: env.BETTER_AUTH_SECRET };
-  if (env.NODE_ENV === 'production') {
-    throw new EnvError('Invalid environment:\n  BETTER_AUTH_SECRET: required in production');
+  const pins = { issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, type: env.AUTH_TOKEN_TYPE };
+
+  // The shared-secret path is on by default only when there is no JWKS: Better Auth's own HS256 tokens
+  // (session cookies, e-mail links) are signed with the same secret and must not pass for access tokens.
+  const acceptHs256 = env.AUTH_ACCEPT_HS256 ?? env.AUTH_JWKS_URL === undefined;
+  let authSecret: string | undefined;
+  if (acceptHs256) {
+    if (env.BETTER_AUTH_SECRET) authSecret = env.BETTER_AUTH_SECRET;
+    else if (env.NODE_ENV === 'production') {
+      throw new EnvError(
+        'Invalid environment:\n  BETTER_AUTH_SECRET: required in production (or set AUTH_JWKS_URL to verify Better Auth JWTs by public key)',
+      );
+    } else authSecret = readOrCreateDevSecret();
   }
-  return { ...env, authSecret: readOrCreateDevSecret() };
+
+  let jwks: AuthConfig['jwks'];
+  if (env.AUTH_JWKS_URL) {
+    const url = new URL(env.AUTH_JWKS_URL);
+    // Better Auth's JWT plugin sets iss and aud to its base URL, which serves /api/auth/jwks.
+    jwks = { ...pins, url, algorithms: env.AUTH_JWT_ALGORITHMS, issuer: pins.issuer ?? url.origin, audience: pins.audience ?? url.origin };
+  }
+  return { ...env, authSecret, auth: { hs256: authSecret === undefined ? undefined : { ...pins, secret: authSecret }, jwks } };
 }
 
 /** Loads `.env` from the working directory when there is one; variables already set win. */

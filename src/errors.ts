@@ -63,7 +63,30 @@ export class UnprocessableEntityError extends AppError {
   }
 }
 
+export class ServiceUnavailableError extends AppError {
+  constructor(
+    message = 'Service unavailable',
+    /** Seconds the client should wait before retrying (`Retry-After`). */
+    readonly retryAfterSeconds = 5,
+  ) {
+    super(message, 'SERVICE_UNAVAILABLE');
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  constructor(limitBytes: number) {
+    super(`Request body is larger than ${limitBytes} bytes`, 'PAYLOAD_TOO_LARGE');
+  }
+}
+
 export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
+
+/** Response headers an error asks for: a challenge with a 401, a retry hint with a 503. */
+export function httpHeadersOf(error: unknown): Record<string, string> {
+  if (error instanceof UnauthenticatedError) return { 'www-authenticate': error.challenge };
+  if (error instanceof ServiceUnavailableError) return { 'retry-after': String(error.retryAfterSeconds) };
+  return {};
+}
 
 /** The HTTP status for an error's `extensions.code`; anything unknown is a 500. */
 export function httpStatusOf(error: unknown): number {

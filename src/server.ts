@@ -1,8 +1,8 @@
-import { createServer } from 'node:http';
 import { openDatabase } from './db/client.js';
 import { DirectoryInUseError } from './db/directory-lock.js';
 import { applyMigrations } from './db/migrate.js';
 import { EnvError, loadDotEnvFile, loadEnv } from './env.js';
+import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { createApp } from './yoga.js';
 
@@ -30,8 +30,14 @@ if (env.MIGRATE_ON_START) {
   if (applied.length > 0) logger.info({ applied }, 'applied migrations');
 }
 
-const app = createApp({ prisma: database.prisma, authSecret: env.authSecret, logger });
-const server = createServer(app.requestListener);
+const app = createApp({
+  prisma: database.prisma,
+  auth: env.auth,
+  logger,
+  corsOrigins: env.CORS_ORIGINS,
+  production: env.NODE_ENV === 'production',
+});
+const server = createHttpServer(app.requestListener);
 server.listen(env.PORT, env.HOST, () => {
   logger.info(
     { url: `http://${env.HOST}:${env.PORT}`, database: database.kind === 'pglite' ? env.PGLITE_DATA_DIR : 'postgresql' },

@@ -9,7 +9,7 @@ async function appWithBrokenDatabase() {
   const logger = createLogger('error', { write: (line: string) => lines.push(line) });
   // Nothing listens on port 1: every query fails to connect.
   const database = await openDatabase({ url: 'postgresql://postgres@127.0.0.1:1/nowhere' });
-  const app = createApp({ prisma: database.prisma, authSecret: TEST_SECRET, logger });
+  const app = createApp({ prisma: database.prisma, auth: { hs256: { secret: TEST_SECRET } }, logger });
   const token = await signToken({ sub: 'alice' });
   return { app, lines, authorization: `Bearer ${token}` };
 }

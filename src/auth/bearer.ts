@@ -1,44 +1,105 @@
 /**
  * Bearer-token authentication: the one place that decides who a request is from.
+ *
+ * Two independent paths, chosen by the token's `alg` and never accepting each other's algorithms:
+ * - JWKS: asymmetric signatures (Better Auth's JWT plugin signs EdDSA) checked against the issuer's public
+ *   keys, with issuer and audience always pinned;
+ * - shared secret: HS256 with BETTER_AUTH_SECRET, pinned to issuer/audience/typ when those are configured.
  */
-import { errors, jwtVerify } from 'jose';
-import { UnauthenticatedError } from '../errors.js';
+import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import { AppError, UnauthenticatedError } from '../errors.js';
+import { JwksKeyStore } from './jwks.js';
 
 /** Longest `Authorization` value we will look at; real tokens are well under 2 KB. */
 export const MAX_AUTHORIZATION_LENGTH = 8192;
 /** Seconds of clock skew allowed on `exp`, `nbf` and `iat`. */
 export const CLOCK_TOLERANCE_SECONDS = 5;
 
-export interface BearerAuthOptions {
-  /** HS256 shared secret (`BETTER_AUTH_SECRET`). */
-  secret: string;
+export const ASYMMETRIC_ALGORITHMS = ['EdDSA', 'ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] as const;
+export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
+
+/** Claims every accepted token is pinned to, when set. */
+export interface TokenPins {
+  issuer?: string | undefined;
+  audience?: string | undefined;
+  /** Required `typ` header value, compared case-insensitively. */
+  type?: string | undefined;
 }
 
-/** Resolves to the user id (`sub`) of a valid bearer token; rejects with `UnauthenticatedError`. */
+export interface AuthConfig {
+  /** Shared-secret path: HS256 only. */
+  hs256?: (TokenPins & { secret: string }) | undefined;
+  /** Public-key path: the asymmetric algorithms listed, keys from the JWKS URL. */
+  jwks?: (TokenPins & { url: URL; algorithms: readonly AsymmetricAlgorithm[]; issuer: string; audience: string; timeoutMs?: number; cooldownMs?: number; fetch?: typeof fetch }) | undefined;
+}
+
+/** Resolves to the user id (`sub`) of a valid bearer token; rejects with `UnauthenticatedError` (or a 503 when keys are unreachable). */
 export type VerifyBearer = (authorization: string | null) => Promise<string>;
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+/** Header parameters that point at keys chosen by the token's author; we only trust our own. */
+const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
 
-export function createBearerVerifier({ secret }: BearerAuthOptions): VerifyBearer {
-  const key = new TextEncoder().encode(secret);
+export function createBearerVerifier(config: AuthConfig): VerifyBearer {
+  const hs256 = config.hs256 && {
+    key: new TextEncoder().encode(config.hs256.secret),
+    options: verifyOptions(['HS256'], config.hs256),
+  };
+  const jwks = config.jwks && {
+    store: new JwksKeyStore({
+      url: config.jwks.url,
+      timeoutMs: config.jwks.timeoutMs,
+      cooldownMs: config.jwks.cooldownMs,
+      fetch: config.jwks.fetch,
+    }),
+    algorithms: new Set<string>(config.jwks.algorithms),
+    options: verifyOptions(config.jwks.algorithms, config.jwks),
+  };
+  if (!hs256 && !jwks) throw new Error('No token verification configured');
+
   return async (authorization) => {
     // No bearer credentials at all (RFC 6750 §3.1: then the challenge carries no error code).
     if (authorization === null || !/^Bearer(\s|$)/i.test(authorization)) throw new UnauthenticatedError();
     const match = authorization.length <= MAX_AUTHORIZATION_LENGTH ? BEARER.exec(authorization) : null;
-    if (!match?.[1]) throw invalidToken();
+    const token = match?.[1];
+    if (!token) throw invalidToken();
     try {
-      const { payload } = await jwtVerify(match[1], key, {
-        algorithms: ['HS256'],
-        requiredClaims: ['exp', 'sub'],
-        clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      });
-      if (typeof payload.sub !== 'string' || payload.sub.trim() === '') throw invalidToken();
-      return payload.sub;
+      const header = decodeProtectedHeader(token);
+      if (FORBIDDEN_HEADERS.some((name) => name in header)) throw invalidToken();
+      let payload: JWTPayload;
+      if (header.alg === 'HS256' && hs256) {
+        ({ payload } = await jwtVerify(token, hs256.key, hs256.options));
+      } else if (jwks && typeof header.alg === 'string' && jwks.algorithms.has(header.alg)) {
+        ({ payload } = await jwtVerify(token, jwks.store.getKey, jwks.options));
+      } else {
+        throw invalidToken();
+      }
+      return subjectOf(payload);
     } catch (error) {
-      if (error instanceof errors.JOSEError || error instanceof UnauthenticatedError) throw invalidToken();
+      if (error instanceof AppError) throw error;
+      if (error instanceof errors.JOSEError || error instanceof TypeError) throw invalidToken();
       throw error;
     }
   };
+}
+
+function verifyOptions(algorithms: readonly string[], pins: TokenPins): JWTVerifyOptions {
+  return {
+    algorithms: [...algorithms],
+    requiredClaims: ['exp', 'sub'],
+    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    ...(pins.issuer !== undefined && { issuer: pins.issuer }),
+    ...(pins.audience !== undefined && { audience: pins.audience }),
+    ...(pins.type !== undefined && { typ: pins.type }),
+  };
+}
+
+function subjectOf(payload: JWTPayload): string {
+  const now = Math.floor(Date.now() / 1000);
+  // jose checks iat only together with a maximum age; a token issued in the future is forged or mis-clocked.
+  if (typeof payload.iat === 'number' && payload.iat > now + CLOCK_TOLERANCE_SECONDS) throw invalidToken();
+  if (typeof payload.sub !== 'string' || payload.sub.trim() === '') throw invalidToken();
+  return payload.sub;
 }
 
 function invalidToken(): UnauthenticatedError {

@@ -3,7 +3,7 @@
  * or validates anything. (The REST routes call the same verifier from their own gate.)
  */
 import type { Plugin } from 'graphql-yoga';
-import { INTERNAL_ERROR_MESSAGE, UnauthenticatedError } from '../errors.js';
+import { AppError, INTERNAL_ERROR_MESSAGE, httpHeadersOf, httpStatusOf } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ServerContext } from '../server-context.js';
 import type { VerifyBearer } from './bearer.js';
@@ -16,25 +16,20 @@ export function useGraphQLAuthentication(options: {
   const { verify, graphqlEndpoint, logger } = options;
   return {
     async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
-      if (url.pathname !== graphqlEndpoint) return;
+      if (url.pathname !== graphqlEndpoint || request.method === 'OPTIONS') return;
       try {
         serverContext.userId = await verify(request.headers.get('authorization'));
       } catch (error) {
-        const unauthenticated = error instanceof UnauthenticatedError;
-        if (!unauthenticated) logger.error({ err: error }, 'authentication failed unexpectedly');
+        const known = error instanceof AppError;
+        if (!known) logger.error({ err: error }, 'authentication failed unexpectedly');
         const body = {
           errors: [
-            unauthenticated
+            known
               ? { message: error.message, extensions: { code: error.code } }
               : { message: INTERNAL_ERROR_MESSAGE, extensions: { code: 'INTERNAL_SERVER_ERROR' } },
           ],
         };
-        endResponse(
-          fetchAPI.Response.json(body, {
-            status: unauthenticated ? 401 : 500,
-            headers: unauthenticated ? { 'www-authenticate': error.challenge } : {},
-          }),
-        );
+        endResponse(fetchAPI.Response.json(body, { status: httpStatusOf(error), headers: httpHeadersOf(error) }));
       }
     },
   };

@@ -1,7 +1,7 @@
 /**
  * The REST face of the schema: SOFA runs the GraphQL field behind each route of the table in ./routes.ts.
  * In front of SOFA a gate answers, in this order: unknown route 404, wrong method 405, no valid token 401,
- * wrong content type 415, malformed or mistyped body 422. Behind it the data is shaped to snake_case and a
+ * body too large 413, wrong content type 415, malformed or mistyped body 422. Behind it the data is shaped to snake_case and a
  * 204 carries no body.
  */
 import { useSofa } from '@graphql-yoga/plugin-sofa';
@@ -10,7 +10,8 @@ import type { Plugin } from 'graphql-yoga';
 import type { VerifyBearer } from '../auth/bearer.js';
 import type { Logger } from '../logger.js';
 import type { ServerContext } from '../server-context.js';
-import { parseBody, routeArguments, type RouteArguments } from './arguments.js';
+import { limits } from '../http/limits.js';
+import { parseBody, readBodyText, routeArguments, type RouteArguments } from './body.js';
 import { detailResponse, errorResponse } from './responses.js';
 import { REST_BASE_PATH, matchRoute, restRoutes, sofaRouteConfig, type RestRoute } from './routes.js';
 import { toSnakeCaseKeys } from './shape.js';
@@ -40,7 +41,7 @@ export function useRestApi(options: { verify: VerifyBearer; logger: Logger }): P
         serverContext.userId = await verify(request.headers.get('authorization'));
         const hasBody = route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH';
         if (hasBody) {
-          const text = await request.text();
+          const text = await readBodyText(request, limits.maxBodyBytes);
           const contentType = request.headers.get('content-type');
           if (text !== '' && (contentType === null || !JSON_CONTENT_TYPE.test(contentType))) {
             return endResponse(detailResponse(415, 'Content-Type must be application/json'));

@@ -4,7 +4,7 @@
  */
 import { Response } from '@whatwg-node/fetch';
 import { GraphQLError } from 'graphql';
-import { INTERNAL_ERROR_MESSAGE, UnauthenticatedError, httpStatusOf } from '../errors.js';
+import { INTERNAL_ERROR_MESSAGE, httpHeadersOf, httpStatusOf } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -24,9 +24,7 @@ export function errorResponse(errors: readonly unknown[], logger: Logger): Respo
     }
     return detailResponse(status, INTERNAL_ERROR_MESSAGE);
   }
-  const headers: Record<string, string> =
-    error instanceof UnauthenticatedError ? { 'www-authenticate': error.challenge } : {};
-  return detailResponse(status, (error as GraphQLError).message, headers);
+  return detailResponse(status, (error as GraphQLError).message, httpHeadersOf(error));
 }
 
 /** The error a resolver threw, when GraphQL wrapped it with a path and locations. */

@@ -71,7 +71,11 @@ export async function send(app: App, method: string, path: string, options: Requ
 
 export async function createTestApp(): Promise<TestApp> {
   const database = await openTestDatabase();
-  const app = createApp({ prisma: database.prisma, authSecret: TEST_SECRET, logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') });
+  const app = createApp({
+    prisma: database.prisma,
+    auth: { hs256: { secret: TEST_SECRET } },
+    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+  });
   return {
     app,
     database,

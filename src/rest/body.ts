@@ -1,7 +1,8 @@
 /**
- * Strict arguments for REST. SOFA coerces JSON values through `serialize()` (so `{"completed": "yes"}` would
- * become `false` and `{"title": 123}` "123"); instead each body value must already have its GraphQL
- * argument's type, checked with graphql-js's own input coercion, or the request is a 422.
+ * REST request bodies: read with a size limit (413), then parsed strictly. SOFA coerces JSON values through
+ * `serialize()` (so `{"completed": "yes"}` would become `false` and `{"title": 123}` "123"); instead each body
+ * value must already have its GraphQL argument's type, checked with graphql-js's own input coercion, or the
+ * request is a 422.
  */
 import {
   coerceInputValue,
@@ -13,7 +14,7 @@ import {
   type GraphQLInputType,
   type GraphQLSchema,
 } from 'graphql';
-import { UnprocessableEntityError } from '../errors.js';
+import { PayloadTooLargeError, UnprocessableEntityError } from '../errors.js';
 import type { RestRoute } from './routes.js';
 
 export interface RouteArguments {
@@ -29,6 +30,33 @@ export function routeArguments(schema: GraphQLSchema, route: RestRoute): RouteAr
   const inPath = new Set([...route.path.matchAll(/:(\w+)/g)].map((m) => m[1]));
   return { body: field.args.filter((arg) => !inPath.has(arg.name)) };
 }
+
+/** The request body as text, refusing more than `limitBytes` whether or not Content-Length says so. */
+export async function readBodyText(request: Request, limitBytes: number): Promise<string> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > limitBytes) throw new PayloadTooLargeError(limitBytes);
+  if (request.body === null) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limitBytes) {
+      await reader.cancel();
+      throw new PayloadTooLargeError(limitBytes);
+    }
+    chunks.push(value);
+  }
+  try {
+    return utf8.decode(Buffer.concat(chunks));
+  } catch {
+    throw new UnprocessableEntityError('Request body is not valid UTF-8');
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Parses a JSON request body, requiring an object whose values match the route's body arguments. */
 export function parseBody(text: string, args: RouteArguments): Record<string, unknown> {
