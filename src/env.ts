@@ -14,7 +14,7 @@ const emptyAsUnset = (value: unknown) => (value === '' ? undefined : value);
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUnset, schema.optional());
 const commaList = (value: unknown) =>
   typeof value === 'string' && value.trim() !== '' ? value.split(',').map((item) => item.trim()).filter(Boolean) : undefined;
-const origin = z.url({ protocol: /^https?$/ }).refine((url) => new URL(url).origin === url, {
+const origin = z.url({ protocol: /^https?$/ }).refine((url) => URL.canParse(url) && new URL(url).origin === url, {
   error: 'must be an origin: scheme://host[:port], no path or trailing slash',
 });
 

@@ -30,7 +30,18 @@ export interface AuthConfig {
   /** Shared-secret path: HS256 only. */
   hs256?: (TokenPins & { secret: string }) | undefined;
   /** Public-key path: the asymmetric algorithms listed, keys from the JWKS URL. */
-  jwks?: (TokenPins & { url: URL; algorithms: readonly AsymmetricAlgorithm[]; issuer: string; audience: string; timeoutMs?: number; cooldownMs?: number; fetch?: typeof fetch }) | undefined;
+  jwks?:
+    | (TokenPins & {
+        url: URL;
+        algorithms: readonly AsymmetricAlgorithm[];
+        issuer: string;
+        audience: string;
+        /** Key-store timings (see JwksKeyStore); defaults suit production. */
+        timeoutMs?: number;
+        cooldownMs?: number;
+        maxAgeMs?: number;
+      })
+    | undefined;
 }
 
 /** Resolves to the user id (`sub`) of a valid bearer token; rejects with `UnauthenticatedError` (or a 503 when keys are unreachable). */
@@ -46,12 +57,7 @@ export function createBearerVerifier(config: AuthConfig): VerifyBearer {
     options: verifyOptions(['HS256'], config.hs256),
   };
   const jwks = config.jwks && {
-    store: new JwksKeyStore({
-      url: config.jwks.url,
-      timeoutMs: config.jwks.timeoutMs,
-      cooldownMs: config.jwks.cooldownMs,
-      fetch: config.jwks.fetch,
-    }),
+    store: new JwksKeyStore(config.jwks),
     algorithms: new Set<string>(config.jwks.algorithms),
     options: verifyOptions(config.jwks.algorithms, config.jwks),
   };

@@ -18,7 +18,6 @@ export interface JwksOptions {
   cooldownMs?: number;
   /** Refresh keys older than this many milliseconds (in the background). */
   maxAgeMs?: number;
-  fetch?: typeof fetch;
 }
 
 type KeyLookup = ReturnType<typeof createLocalJWKSet>;
@@ -28,7 +27,6 @@ export class JwksKeyStore {
   private readonly timeoutMs: number;
   private readonly cooldownMs: number;
   private readonly maxAgeMs: number;
-  private readonly fetchImpl: typeof fetch;
   private lookup: KeyLookup | undefined;
   private fetchedAt = Number.NEGATIVE_INFINITY;
   private attemptedAt = Number.NEGATIVE_INFINITY;
@@ -39,7 +37,6 @@ export class JwksKeyStore {
     this.timeoutMs = options.timeoutMs ?? 3_000;
     this.cooldownMs = options.cooldownMs ?? 30_000;
     this.maxAgeMs = options.maxAgeMs ?? 10 * 60_000;
-    this.fetchImpl = options.fetch ?? fetch;
   }
 
   /** jose's key-resolver signature: the key for this token's header. */
@@ -91,7 +88,7 @@ export class JwksKeyStore {
   }
 
   private async fetchKeySet(): Promise<JSONWebKeySet> {
-    const response = await this.fetchImpl(this.options.url, {
+    const response = await fetch(this.options.url, {
       headers: { accept: 'application/jwk-set+json, application/json' },
       redirect: 'error',
       signal: AbortSignal.timeout(this.timeoutMs),

@@ -4,7 +4,7 @@
  */
 import { Response } from '@whatwg-node/fetch';
 import { GraphQLError } from 'graphql';
-import { INTERNAL_ERROR_MESSAGE, httpHeadersOf, httpStatusOf } from '../errors.js';
+import { AppError, INTERNAL_ERROR_MESSAGE, httpHeadersOf, httpStatusOf } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -16,15 +16,16 @@ export function detailResponse(status: number, detail: string, headers: Record<s
 /** The REST answer for the errors of one request; the first error decides. */
 export function errorResponse(errors: readonly unknown[], logger: Logger): Response {
   const error = unwrap(errors[0]);
+  if (error instanceof AppError) return detailResponse(error.status, error.message, httpHeadersOf(error));
   const status = httpStatusOf(error);
   if (status >= 500) {
     // Errors Yoga masked were logged, unmasked, when it masked them.
     if (!(error instanceof GraphQLError && error.extensions.unexpected === true)) {
       logger.error({ err: error }, 'unexpected error on a REST route');
     }
-    return detailResponse(status, INTERNAL_ERROR_MESSAGE);
+    return detailResponse(500, INTERNAL_ERROR_MESSAGE);
   }
-  return detailResponse(status, (error as GraphQLError).message, httpHeadersOf(error));
+  return detailResponse(status, (error as GraphQLError).message);
 }
 
 /** The error a resolver threw, when GraphQL wrapped it with a path and locations. */

@@ -7,7 +7,7 @@ import { SignJWT } from 'jose';
 import { test as base } from 'vitest';
 import type { Database } from '../../src/db/client.js';
 import { createLogger } from '../../src/logger.js';
-import { createApp, type App } from '../../src/yoga.js';
+import { createApp, type App, type AppOptions } from '../../src/yoga.js';
 import { openTestDatabase } from './database.js';
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
@@ -69,12 +69,13 @@ export async function send(app: App, method: string, path: string, options: Requ
   return { status: response.status, headers: response.headers, text, body: parsed };
 }
 
-export async function createTestApp(): Promise<TestApp> {
+export async function createTestApp(options: Partial<AppOptions> = {}): Promise<TestApp> {
   const database = await openTestDatabase();
   const app = createApp({
     prisma: database.prisma,
     auth: { hs256: { secret: TEST_SECRET } },
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    ...options,
   });
   return {
     app,

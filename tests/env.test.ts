@@ -1,0 +1,73 @@
+import { describe, expect, test } from 'vitest';
+import { EnvError, loadEnv } from '../src/env.js';
+
+const SECRET = 'a-shared-secret-that-is-32-bytes!';
+
+describe('the environment', () => {
+  test('the defaults serve on 127.0.0.1:8000 with the embedded database and migrations on start', () => {
+    const env = loadEnv({ BETTER_AUTH_SECRET: SECRET });
+
+    expect(env).toMatchObject({ HOST: '127.0.0.1', PORT: 8000, PGLITE_DATA_DIR: '.data/pglite', MIGRATE_ON_START: true });
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.auth).toEqual({ hs256: { secret: SECRET, issuer: undefined, audience: undefined, type: undefined }, jwks: undefined });
+  });
+
+  test('AUTH_JWKS_URL turns on the public-key path pinned to its origin, and the shared-secret path off', () => {
+    const env = loadEnv({ AUTH_JWKS_URL: 'https://auth.example.com/api/auth/jwks', BETTER_AUTH_SECRET: SECRET });
+
+    expect(env.auth.hs256).toBeUndefined();
+    expect(env.auth.jwks).toMatchObject({
+      algorithms: ['EdDSA'],
+      issuer: 'https://auth.example.com',
+      audience: 'https://auth.example.com',
+    });
+    expect(env.auth.jwks?.url.href).toBe('https://auth.example.com/api/auth/jwks');
+  });
+
+  test('both paths can be on, each with its own algorithms, sharing the pins', () => {
+    const env = loadEnv({
+      AUTH_JWKS_URL: 'https://auth.example.com/api/auth/jwks',
+      AUTH_JWT_ALGORITHMS: 'EdDSA, ES256',
+      AUTH_ISSUER: 'https://id.example.com',
+      AUTH_AUDIENCE: 'task-api',
+      AUTH_ACCEPT_HS256: 'true',
+      BETTER_AUTH_SECRET: SECRET,
+    });
+
+    expect(env.auth.jwks).toMatchObject({ algorithms: ['EdDSA', 'ES256'], issuer: 'https://id.example.com', audience: 'task-api' });
+    expect(env.auth.hs256).toMatchObject({ secret: SECRET, issuer: 'https://id.example.com', audience: 'task-api' });
+  });
+
+  test.for([
+    ['a symmetric algorithm on the public-key path', { AUTH_JWKS_URL: 'https://a.example/jwks', AUTH_JWT_ALGORITHMS: 'HS256' }, 'AUTH_JWT_ALGORITHMS'],
+    ['"none" on the public-key path', { AUTH_JWKS_URL: 'https://a.example/jwks', AUTH_JWT_ALGORITHMS: 'none' }, 'AUTH_JWT_ALGORITHMS'],
+    ['a secret of 31 bytes', { BETTER_AUTH_SECRET: 'x'.repeat(31) }, 'BETTER_AUTH_SECRET: must be at least 32 bytes'],
+    ['production without any way to verify tokens', { NODE_ENV: 'production' }, 'BETTER_AUTH_SECRET: required in production'],
+    ['production with the shared-secret path on but no secret', { NODE_ENV: 'production', AUTH_JWKS_URL: 'https://a.example/jwks', AUTH_ACCEPT_HS256: 'true' }, 'BETTER_AUTH_SECRET'],
+    ['a JWKS URL that is not http(s)', { AUTH_JWKS_URL: 'file:///etc/passwd' }, 'AUTH_JWKS_URL'],
+    ['a CORS origin with a path', { BETTER_AUTH_SECRET: SECRET, CORS_ORIGINS: 'https://app.example.com/' }, 'CORS_ORIGINS'],
+    ['a wildcard CORS origin', { BETTER_AUTH_SECRET: SECRET, CORS_ORIGINS: '*' }, 'CORS_ORIGINS'],
+    ['a port that is not a number', { BETTER_AUTH_SECRET: SECRET, PORT: 'http' }, 'PORT'],
+    ['a database URL that is not PostgreSQL', { BETTER_AUTH_SECRET: SECRET, DATABASE_URL: 'mysql://localhost/db' }, 'DATABASE_URL'],
+  ] as const)('refuses %s, naming the variable', ([, source, message]) => {
+    expect(() => loadEnv(source)).toThrow(EnvError);
+    expect(() => loadEnv(source)).toThrow(message);
+  });
+
+  test('a secret is measured in bytes: 11 euro signs are 33 bytes', () => {
+    expect(loadEnv({ BETTER_AUTH_SECRET: '€'.repeat(11) }).authSecret).toBe('€'.repeat(11));
+  });
+
+  test('production accepts the public-key path alone', () => {
+    const env = loadEnv({ NODE_ENV: 'production', AUTH_JWKS_URL: 'https://auth.example.com/api/auth/jwks' });
+
+    expect(env.auth.hs256).toBeUndefined();
+    expect(env.authSecret).toBeUndefined();
+  });
+
+  test('CORS_ORIGINS is a comma-separated allowlist', () => {
+    const env = loadEnv({ BETTER_AUTH_SECRET: SECRET, CORS_ORIGINS: 'https://app.example.com, http://localhost:3000' });
+
+    expect(env.CORS_ORIGINS).toEqual(['https://app.example.com', 'http://localhost:3000']);
+  });
+});
