@@ -39,8 +39,10 @@ const app = createApp({
 });
 const server = createHttpServer(app.requestListener);
 server.listen(env.PORT, env.HOST, () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : env.PORT;
   logger.info(
-    { url: `http://${env.HOST}:${env.PORT}`, database: database.kind === 'pglite' ? env.PGLITE_DATA_DIR : 'postgresql' },
+    { url: `http://${env.HOST}:${port}`, database: database.kind === 'pglite' ? env.PGLITE_DATA_DIR : 'postgresql' },
     'task gateway listening',
   );
 });

@@ -19,7 +19,7 @@ describe('the embedded database directory', () => {
       expect(second.stdout).toMatch(/shared is in use by process \d+: the embedded database serves one process at a time/);
       expect((await fetch(`${first.url}/api/tasks`)).status).toBe(401);
     } finally {
-      expect(await first.stop()).toBe(0);
+      expect(await first.stop(), first.output()).toBe(0);
     }
   });
 
@@ -30,6 +30,6 @@ describe('the embedded database directory', () => {
 
     const server = await startServer(workDir, baseEnv({ PGLITE_DATA_DIR: dataDir }, { embedded: true }));
 
-    expect(await server.stop()).toBe(0);
+    expect(await server.stop(), server.output()).toBe(0);
   });
 });

@@ -20,7 +20,7 @@ describe('the server process', () => {
     const created = await fetch(`${first.url}/api/tasks`, { method: 'POST', headers: auth, body: '{"title":"survive a restart"}' });
     expect(created.status).toBe(201);
     const task = (await created.json()) as { id: string };
-    expect(await first.stop()).toBe(0);
+    expect(await first.stop(), first.output()).toBe(0);
 
     const second = await startServer(workDir, env);
     try {
@@ -29,7 +29,7 @@ describe('the server process', () => {
       expect(await fetched.json()).toMatchObject({ id: task.id, title: 'survive a restart' });
       expect((await fetch(`${second.url}/api/tasks`)).status).toBe(401);
     } finally {
-      expect(await second.stop()).toBe(0);
+      expect(await second.stop(), second.output()).toBe(0);
     }
     expect(first.output() + second.output()).not.toContain(token);
   });

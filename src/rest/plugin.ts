@@ -20,6 +20,15 @@ type SofaErrorHandler = NonNullable<Parameters<typeof useSofa>[0]['errorHandler'
 
 const JSON_CONTENT_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 
+function decodesCleanly(pathname: string): boolean {
+  try {
+    decodeURIComponent(pathname);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function useRestApi(options: { verify: VerifyBearer; logger: Logger }): Plugin<object, ServerContext>[] {
   const { verify, logger } = options;
   let argumentsByRoute = new Map<RestRoute, RouteArguments>();
@@ -37,6 +46,9 @@ export function useRestApi(options: { verify: VerifyBearer; logger: Logger }): P
         return endResponse(detailResponse(405, 'Method Not Allowed', { allow: match.allow.join(', ') }));
       }
       const { route } = match;
+      if (!decodesCleanly(url.pathname)) {
+        return endResponse(detailResponse(400, 'Malformed percent-encoding in the URL path'));
+      }
       try {
         serverContext.userId = await verify(request.headers.get('authorization'));
         const hasBody = route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH';

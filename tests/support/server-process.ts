@@ -1,7 +1,6 @@
 /** Runs the real server (and `npm run token`) as child processes, as a new user would. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
@@ -21,15 +20,6 @@ export function baseEnv(extra: Record<string, string> = {}, { embedded = false }
   return env;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 export interface RunningServer {
   url: string;
   child: ChildProcess;
@@ -37,20 +27,22 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Starts the server on a port of its choosing (PORT=0, so parallel tests never race for one). */
 export async function startServer(workDir: string, env: NodeJS.ProcessEnv): Promise<RunningServer> {
-  const port = await freePort();
-  const child = spawn(tsx, [join(root, 'src/server.ts')], { cwd: workDir, env: { ...env, PORT: String(port) } });
+  const child = spawn(tsx, [join(root, 'src/server.ts')], { cwd: workDir, env: { ...env, PORT: '0' } });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
   const started = Date.now();
-  while (!output.includes('task gateway listening')) {
+  let url: string | undefined;
+  while (url === undefined) {
     if (child.exitCode !== null || Date.now() - started > 30_000) throw new Error(`server did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
+    url = /"url":"(http:\/\/[^"]+)","database".*"msg":"task gateway listening"/.exec(output)?.[1];
   }
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     child,
     output: () => output,
     stop(signal = 'SIGTERM') {
