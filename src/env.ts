@@ -39,13 +39,16 @@ const envSchema = z.object({
   AUTH_TOKEN_TYPE: optional(z.string()),
   AUTH_ACCEPT_HS256: optional(z.stringbool()),
   CORS_ORIGINS: z.preprocess(commaList, z.array(origin).default([])),
+  GRAPHQL_INTROSPECTION: optional(z.stringbool()),
   LOG_LEVEL: z.preprocess(
     emptyAsUnset,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ),
 });
 
-export type Env = z.infer<typeof envSchema> & {
+export type Env = Omit<z.infer<typeof envSchema>, 'GRAPHQL_INTROSPECTION'> & {
+  /** Schema introspection and GraphiQL: on unless production, or as GRAPHQL_INTROSPECTION says. */
+  GRAPHQL_INTROSPECTION: boolean;
   /** How bearer tokens are verified. */
   auth: AuthConfig;
   /** The HS256 shared secret when that path is on: `BETTER_AUTH_SECRET`, or outside production a generated one kept in `.data/`. */
@@ -87,7 +90,12 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     // Better Auth's JWT plugin sets iss and aud to its base URL, which serves /api/auth/jwks.
     jwks = { ...pins, url, algorithms: env.AUTH_JWT_ALGORITHMS, issuer: pins.issuer ?? url.origin, audience: pins.audience ?? url.origin };
   }
-  return { ...env, authSecret, auth: { hs256: authSecret === undefined ? undefined : { ...pins, secret: authSecret }, jwks } };
+  return {
+    ...env,
+    GRAPHQL_INTROSPECTION: env.GRAPHQL_INTROSPECTION ?? env.NODE_ENV !== 'production',
+    authSecret,
+    auth: { hs256: authSecret === undefined ? undefined : { ...pins, secret: authSecret }, jwks },
+  };
 }
 
 /** Loads `.env` from the working directory when there is one; variables already set win. */

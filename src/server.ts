@@ -36,6 +36,7 @@ const app = createApp({
   logger,
   corsOrigins: env.CORS_ORIGINS,
   production: env.NODE_ENV === 'production',
+  introspection: env.GRAPHQL_INTROSPECTION,
 });
 const server = createHttpServer(app.requestListener);
 server.listen(env.PORT, env.HOST, () => {

@@ -2,21 +2,26 @@
  * The application: one GraphQL schema served as GraphQL at /graphql and as the REST contract at /api.
  * Built from its dependencies so tests can call `app.fetch()` in-process; ./server.ts only listens.
  */
-import { createYoga } from 'graphql-yoga';
+import { fileURLToPath } from 'node:url';
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
+import { createYoga, type Plugin } from 'graphql-yoga';
 import { createBearerVerifier, type AuthConfig } from './auth/bearer.js';
 import { useGraphQLAuthentication } from './auth/plugin.js';
 import type { PrismaClient } from './db/client.js';
 import { INTERNAL_ERROR_MESSAGE } from './errors.js';
 import { corsPolicy } from './http/cors.js';
 import { limits } from './http/limits.js';
+import { filesIn, useStaticFiles } from './http/static-files.js';
 import { useSecurityHeaders } from './http/security-headers.js';
 import type { Logger } from './logger.js';
 import { useOperationLimits } from './operation-limits.js';
+import { DOCS_PATH, OPENAPI_PATH, useApiDocs } from './rest/docs.js';
 import { useRestApi } from './rest/plugin.js';
 import { detailResponse } from './rest/responses.js';
 import type { Context } from './schema/builder.js';
 import { schema } from './schema/index.js';
 import type { ServerContext } from './server-context.js';
+import { version } from './version.js';
 
 export interface AppOptions {
   prisma: PrismaClient;
@@ -26,19 +31,38 @@ export interface AppOptions {
   corsOrigins?: readonly string[];
   /** Production hides GraphQL field suggestions. */
   production?: boolean;
+  /** Schema introspection, and GraphiQL at /graphql in a browser (default on). */
+  introspection?: boolean;
+  /** The built web page, served at / when present. */
+  webDir?: string;
 }
 
 export const GRAPHQL_ENDPOINT = '/graphql';
 export const HEALTH_ENDPOINT = '/healthz';
+export const WEB_DIR = fileURLToPath(new URL('../web/dist', import.meta.url));
 
-export function createApp({ prisma, auth, logger, corsOrigins = [], production = false }: AppOptions) {
+const webPageCsp =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+export function createApp(options: AppOptions) {
+  const { prisma, auth, logger, corsOrigins = [], production = false, introspection = true, webDir = WEB_DIR } = options;
   const verify = createBearerVerifier(auth);
+  const webFiles = filesIn(webDir, '/');
+  const served = new Set([GRAPHQL_ENDPOINT, HEALTH_ENDPOINT, OPENAPI_PATH, DOCS_PATH]);
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_ENDPOINT,
     healthCheckEndpoint: HEALTH_ENDPOINT,
     landingPage: false,
-    graphiql: false,
+    graphiql: introspection && {
+      title: 'Task API · GraphiQL',
+      // The Headers tab starts with this; paste a token after "Bearer ".
+      headers: JSON.stringify({ Authorization: 'Bearer ' }, null, 2),
+      defaultQuery: '{\n  tasks {\n    id\n    title\n    completed\n    createdAt\n  }\n}\n',
+    },
+    // GraphiQL from an npm package (no CDN), loaded only when a browser first asks for it.
+    renderGraphiQL: async (graphiqlOptions) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(graphiqlOptions),
     batching: false,
     cors: corsPolicy(corsOrigins),
     maxRequestBodySize: limits.maxBodyBytes,
@@ -52,15 +76,16 @@ export function createApp({ prisma, auth, logger, corsOrigins = [], production =
     context: ({ userId }) => ({ prisma, userId: userId ?? null }),
     plugins: [
       useSecurityHeaders(),
+      !introspection && disableIntrospection(),
+      useApiDocs(schema, version),
+      useStaticFiles(webFiles, webPageCsp),
       ...useOperationLimits({ production }),
       ...useRestApi({ verify, logger }),
       useGraphQLAuthentication({ verify, graphqlEndpoint: GRAPHQL_ENDPOINT, logger }),
       {
         // Whatever no route above claimed.
         onRequest({ url, endResponse }) {
-          if (url.pathname !== GRAPHQL_ENDPOINT && url.pathname !== HEALTH_ENDPOINT) {
-            endResponse(detailResponse(404, 'Not Found'));
-          }
+          if (!served.has(url.pathname)) endResponse(detailResponse(404, 'Not Found'));
         },
       },
     ],
@@ -68,3 +93,11 @@ export function createApp({ prisma, auth, logger, corsOrigins = [], production =
 }
 
 export type App = ReturnType<typeof createApp>;
+
+function disableIntrospection(): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}

@@ -65,6 +65,13 @@ describe('the environment', () => {
     expect(env.authSecret).toBeUndefined();
   });
 
+  test('introspection is on in development, off in production, and either can be overridden', () => {
+    expect(loadEnv({ BETTER_AUTH_SECRET: SECRET }).GRAPHQL_INTROSPECTION).toBe(true);
+    expect(loadEnv({ BETTER_AUTH_SECRET: SECRET, NODE_ENV: 'production' }).GRAPHQL_INTROSPECTION).toBe(false);
+    expect(loadEnv({ BETTER_AUTH_SECRET: SECRET, NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true' }).GRAPHQL_INTROSPECTION).toBe(true);
+    expect(loadEnv({ BETTER_AUTH_SECRET: SECRET, GRAPHQL_INTROSPECTION: 'false' }).GRAPHQL_INTROSPECTION).toBe(false);
+  });
+
   test('CORS_ORIGINS is a comma-separated allowlist', () => {
     const env = loadEnv({ BETTER_AUTH_SECRET: SECRET, CORS_ORIGINS: 'https://app.example.com, http://localhost:3000' });
 

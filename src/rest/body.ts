@@ -15,7 +15,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { PayloadTooLargeError, UnprocessableEntityError } from '../errors.js';
-import type { RestRoute } from './routes.js';
+import { pathParameters, type RestRoute } from './routes.js';
 
 export interface RouteArguments {
   /** Arguments the request body carries (those not in the path). */
@@ -27,7 +27,7 @@ export function routeArguments(schema: GraphQLSchema, route: RestRoute): RouteAr
   const rootType = typeName === 'Query' ? schema.getQueryType() : schema.getMutationType();
   const field = rootType?.getFields()[fieldName];
   if (!field) throw new Error(`REST route ${route.method} ${route.path} names a missing field ${route.field}`);
-  const inPath = new Set([...route.path.matchAll(/:(\w+)/g)].map((m) => m[1]));
+  const inPath = new Set(pathParameters(route));
   return { body: field.args.filter((arg) => !inPath.has(arg.name)) };
 }
 

@@ -1,8 +1,11 @@
 /**
  * The REST contract the existing frontend calls, as a route table over the GraphQL root fields.
- * SOFA derives the handlers from it; nothing outside this table is reachable under /api.
+ * SOFA derives the handlers from it, ./openapi.ts the documentation; nothing outside it is reachable
+ * under /api.
  */
 export const REST_BASE_PATH = '/api';
+
+export type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 415 | 422;
 
 export interface RestRoute {
   /** The GraphQL root field this route runs, as `Type.field`. */
@@ -11,15 +14,95 @@ export interface RestRoute {
   /** Below REST_BASE_PATH; `:name` segments become the field's arguments. */
   path: string;
   status: 200 | 201 | 204;
+  operationId: string;
+  summary: string;
+  /** Every error status the route can answer besides 500/503, and what each means here. */
+  errors: Partial<Record<ErrorStatus, string>>;
 }
 
+const unauthenticated = 'Missing, invalid or expired bearer token';
+const badId = 'The id is not a UUID';
+const forbidden = "The task belongs to another user";
+const notFound = 'There is no task with this id';
+const badBody = {
+  413: 'The body is larger than 64 KiB',
+  415: 'The body is not declared as application/json',
+} as const;
+
 export const restRoutes: readonly RestRoute[] = [
-  { field: 'Query.tasks', method: 'GET', path: '/tasks', status: 200 },
-  { field: 'Mutation.createTask', method: 'POST', path: '/tasks', status: 201 },
-  { field: 'Query.task', method: 'GET', path: '/tasks/:id', status: 200 },
-  { field: 'Mutation.setTaskCompleted', method: 'PATCH', path: '/tasks/:id', status: 200 },
-  { field: 'Mutation.renameTask', method: 'PUT', path: '/tasks/:id', status: 200 },
-  { field: 'Mutation.deleteTask', method: 'DELETE', path: '/tasks/:id', status: 204 },
+  {
+    field: 'Query.tasks',
+    method: 'GET',
+    path: '/tasks',
+    status: 200,
+    operationId: 'listTasks',
+    summary: "List the caller's tasks, newest first",
+    errors: { 401: unauthenticated },
+  },
+  {
+    field: 'Mutation.createTask',
+    method: 'POST',
+    path: '/tasks',
+    status: 201,
+    operationId: 'createTask',
+    summary: 'Create a task',
+    errors: {
+      400: 'The title is empty, blank, over 500 characters, or holds NUL or unpaired surrogates',
+      401: unauthenticated,
+      ...badBody,
+      422: 'The body is not a JSON object, or title is missing or not a string',
+    },
+  },
+  {
+    field: 'Query.task',
+    method: 'GET',
+    path: '/tasks/:id',
+    status: 200,
+    operationId: 'getTask',
+    summary: 'Get one task',
+    errors: { 400: badId, 401: unauthenticated, 403: forbidden, 404: notFound },
+  },
+  {
+    field: 'Mutation.setTaskCompleted',
+    method: 'PATCH',
+    path: '/tasks/:id',
+    status: 200,
+    operationId: 'setTaskCompleted',
+    summary: 'Mark a task completed or not',
+    errors: {
+      400: badId,
+      401: unauthenticated,
+      403: forbidden,
+      404: notFound,
+      ...badBody,
+      422: 'The body is not a JSON object, or completed is missing or not a boolean',
+    },
+  },
+  {
+    field: 'Mutation.renameTask',
+    method: 'PUT',
+    path: '/tasks/:id',
+    status: 200,
+    operationId: 'renameTask',
+    summary: 'Rename a task',
+    errors: {
+      400: 'The id is not a UUID, or the title is empty, blank, over 500 characters, or holds NUL or unpaired surrogates',
+      401: unauthenticated,
+      403: forbidden,
+      404: notFound,
+      ...badBody,
+      422: 'The body is not a JSON object, or title is missing or not a string',
+    },
+  },
+  {
+    field: 'Mutation.deleteTask',
+    method: 'DELETE',
+    path: '/tasks/:id',
+    status: 204,
+    operationId: 'deleteTask',
+    summary: 'Delete a task',
+    errors: { 400: badId, 401: unauthenticated, 403: forbidden, 404: notFound },
+  },
 ];
 
 export type RouteMatch =
@@ -47,4 +130,9 @@ export function sofaRouteConfig() {
   return Object.fromEntries(
     restRoutes.map((r) => [r.field, { method: r.method, path: r.path, responseStatus: r.status }]),
   );
+}
+
+/** The names of a route's path parameters (`/tasks/:id` → `id`). */
+export function pathParameters(route: RestRoute): string[] {
+  return [...route.path.matchAll(/:(\w+)/g)].map((m) => m[1] ?? '');
 }

@@ -4,7 +4,7 @@
  */
 const snakeCache = new Map<string, string>();
 
-function snakeCase(key: string): string {
+export function snakeCase(key: string): string {
   let snake = snakeCache.get(key);
   if (snake === undefined) {
     snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

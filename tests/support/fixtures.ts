@@ -3,6 +3,8 @@
  * users no other test has, so tests never need to clean up or run one at a time.
  */
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { test as base } from 'vitest';
 import type { Database } from '../../src/db/client.js';
@@ -75,6 +77,8 @@ export async function createTestApp(options: Partial<AppOptions> = {}): Promise<
     prisma: database.prisma,
     auth: { hs256: { secret: TEST_SECRET } },
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    // Whether or not web/dist was built here, tests see no web page unless they bring one.
+    webDir: join(tmpdir(), 'task-gateway-no-web-build'),
     ...options,
   });
   return {

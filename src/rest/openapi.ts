@@ -1,0 +1,171 @@
+/**
+ * The OpenAPI document for the REST routes: SOFA's, derived from the GraphQL schema, with its known defects
+ * fixed here and only here. SOFA repeats body fields as query parameters and path parameters inside the
+ * body, documents no errors, gives mutations no operationId, describes types in GraphQL's camelCase rather
+ * than the snake_case the routes answer with, loses nullability, and lists routes we do not serve.
+ */
+import { isNonNullType, isObjectType, type GraphQLSchema } from 'graphql';
+import { useSofa } from 'sofa-api';
+import { snakeCase } from './shape.js';
+import { REST_BASE_PATH, pathParameters, restRoutes, sofaRouteConfig, type RestRoute } from './routes.js';
+
+type Json = Record<string, unknown>;
+interface SchemaObject extends Json {
+  type?: string;
+  properties?: Record<string, SchemaObject>;
+  required?: string[];
+  items?: SchemaObject;
+  $ref?: string;
+}
+interface Operation extends Json {
+  parameters?: (Json & { in: string; name: string; schema?: SchemaObject })[];
+  requestBody?: Json & { content: Record<string, { schema: SchemaObject }> };
+  responses: Record<string, Json & { content?: Record<string, { schema: SchemaObject }> }>;
+}
+
+const errorDescriptions: Record<number, string> = {
+  500: 'Unexpected failure; the cause is in the server log only',
+  503: 'A dependency (database, token keys) is unavailable; retry after Retry-After seconds',
+};
+
+/** `/tasks/:id` → `/tasks/{id}` */
+export function openApiPath(route: RestRoute): string {
+  return route.path.replace(/:(\w+)/g, '{$1}');
+}
+
+export function createOpenApiDocument(schema: GraphQLSchema, version: string): Json {
+  const sofa = useSofa({ schema, basePath: REST_BASE_PATH, routes: sofaRouteConfig() }) as unknown as {
+    openAPIDocument: { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, SchemaObject> } };
+  };
+  const generated = sofa.openAPIDocument;
+
+  const paths: Record<string, Record<string, Operation>> = {};
+  for (const route of restRoutes) {
+    const path = openApiPath(route);
+    const method = route.method.toLowerCase();
+    const operation = generated.paths[path]?.[method];
+    if (!operation) throw new Error(`SOFA generated no ${route.method} ${path}`);
+    paths[path] ??= {};
+    paths[path][method] = fixOperation(schema, route, operation);
+  }
+
+  const schemas: Record<string, SchemaObject> = {
+    Error: {
+      type: 'object',
+      required: ['detail'],
+      properties: { detail: { type: 'string', description: 'What went wrong, for people' } },
+    },
+  };
+  for (const name of referencedSchemas(paths)) {
+    const component = generated.components.schemas[name];
+    if (component) schemas[name] = restShape(schema, name, component);
+  }
+
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'Task API',
+      version,
+      description:
+        "Each user's tasks. Every route needs `Authorization: Bearer <JWT>`; every error body is `{\"detail\": \"<message>\"}`.",
+    },
+    servers: [{ url: REST_BASE_PATH }],
+    security: [{ bearerAuth: [] }],
+    tags: [{ name: 'tasks' }],
+    paths,
+    components: {
+      schemas,
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: "An access token from Better Auth's /api/auth/token (or HS256 with the shared secret)",
+        },
+      },
+    },
+  };
+}
+
+function fixOperation(schema: GraphQLSchema, route: RestRoute, operation: Operation): Operation {
+  const inPath = new Set(pathParameters(route));
+  const hasBody = route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH';
+  const parameters = (operation.parameters ?? [])
+    // Body arguments are read from the body only; SOFA lists them as query parameters too.
+    .filter((p) => !(hasBody && p.in === 'query'))
+    .map((p) => (p.in === 'path' && p.name === 'id' ? { ...p, schema: { type: 'string', format: 'uuid' } } : p));
+
+  const fixed: Operation = {
+    operationId: route.operationId,
+    summary: route.summary,
+    description: fieldDescription(schema, route),
+    tags: ['tasks'],
+    ...(parameters.length > 0 && { parameters }),
+    responses: {},
+  };
+
+  const bodySchema = operation.requestBody?.content['application/json']?.schema;
+  if (hasBody && bodySchema) {
+    const properties = Object.fromEntries(Object.entries(bodySchema.properties ?? {}).filter(([name]) => !inPath.has(name)));
+    fixed.requestBody = {
+      required: true,
+      content: {
+        'application/json': {
+          schema: { type: 'object', properties, required: (bodySchema.required ?? []).filter((n) => !inPath.has(n)) },
+        },
+      },
+    };
+  }
+
+  const success = operation.responses[String(route.status)];
+  fixed.responses[String(route.status)] =
+    route.status === 204
+      ? { description: 'Done; the response has no body' }
+      : { description: 'OK', content: success?.content ?? {} };
+  const errors: [number, string][] = [
+    ...Object.entries(route.errors).map(([status, description]) => [Number(status), description] as [number, string]),
+    [500, errorDescriptions[500] ?? ''],
+    [503, errorDescriptions[503] ?? ''],
+  ];
+  for (const [status, description] of errors) {
+    fixed.responses[String(status)] = {
+      description,
+      ...(status === 401 && { headers: { 'WWW-Authenticate': { schema: { type: 'string' }, description: 'Bearer challenge' } } }),
+      ...(status === 503 && { headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } } }),
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    };
+  }
+  return fixed;
+}
+
+function fieldDescription(schema: GraphQLSchema, route: RestRoute): string | undefined {
+  const [typeName, fieldName] = route.field.split('.') as [string, string];
+  const root = typeName === 'Query' ? schema.getQueryType() : schema.getMutationType();
+  return root?.getFields()[fieldName]?.description ?? undefined;
+}
+
+/** Component names the paths refer to (`#/components/schemas/Task`), Error aside. */
+function referencedSchemas(paths: Json): Set<string> {
+  const names = new Set<string>();
+  JSON.stringify(paths, (key, value: unknown) => {
+    if (key === '$ref' && typeof value === 'string') names.add(value.replace('#/components/schemas/', ''));
+    return value;
+  });
+  names.delete('Error');
+  return names;
+}
+
+/** A GraphQL object type's schema as the REST routes return it: snake_case keys, every key present, nullability kept. */
+function restShape(schema: GraphQLSchema, name: string, component: SchemaObject): SchemaObject {
+  const type = schema.getType(name);
+  if (!isObjectType(type)) return component;
+  const fields = type.getFields();
+  const properties: Record<string, SchemaObject> = {};
+  for (const [key, property] of Object.entries(component.properties ?? {})) {
+    const field = fields[key];
+    const nullable = field !== undefined && !isNonNullType(field.type);
+    properties[snakeCase(key)] = nullable ? { ...property, nullable: true } : property;
+  }
+  // The routes always send every field; a nullable one is sent as null.
+  return { ...component, properties, required: Object.keys(properties) };
+}

@@ -1,0 +1,239 @@
+/**
+ * The clients, in a real browser: the web page (built with Vite, using the codegen hooks) through a task's
+ * whole life; Swagger UI authorizing and executing a request; GraphiQL running a query; and a page on
+ * another origin calling the REST API the way the existing frontend's fetch-based api-client does.
+ * Screenshots go to test-results/screenshots (not committed).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createLogger } from '../src/logger.js';
+import { createApp } from '../src/yoga.js';
+import { collectPageErrors, launchBrowser, listen, screenshot, type Listening } from './support/browser.js';
+import { openTestDatabase } from './support/database.js';
+import { TEST_SECRET, signToken } from './support/fixtures.js';
+import type { Database } from '../src/db/client.js';
+
+let browser: Browser;
+let database: Database;
+let webDir: string;
+let api: Listening;
+
+beforeAll(async () => {
+  webDir = mkdtempSync(join(tmpdir(), 'task-web-'));
+  await build({ configFile: join(import.meta.dirname, '../web/vite.config.ts'), logLevel: 'warn', build: { outDir: webDir } });
+  database = await openTestDatabase();
+  api = await listen(
+    createApp({ prisma: database.prisma, auth: { hs256: { secret: TEST_SECRET } }, logger: createLogger('silent'), webDir }),
+  );
+  browser = await launchBrowser();
+}, 120_000);
+
+afterAll(async () => {
+  await browser.close();
+  await api.close();
+  await database.close();
+  rmSync(webDir, { recursive: true, force: true });
+});
+
+async function newPage(): Promise<{ page: Page; errors: string[] }> {
+  const page = await (await browser.newContext()).newPage();
+  return { page, errors: collectPageErrors(page) };
+}
+
+async function restList(token: string) {
+  const response = await fetch(`${api.origin}/api/tasks`, { headers: { authorization: `Bearer ${token}` } });
+  return (await response.json()) as { title: string; completed: boolean }[];
+}
+
+describe('the web page', () => {
+  test('takes a task through its whole life, and says when to sign in again', async () => {
+    const token = await signToken({ sub: `web-${Date.now()}` }, { expiresIn: '10m' });
+    const { page, errors } = await newPage();
+    await page.goto(`${api.origin}/`);
+
+    await page.getByLabel('Access token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByText('Nothing to do.').isVisible()).toBe(true);
+
+    const newTitle = page.getByLabel('New task title');
+    await newTitle.fill('Buy milk');
+    await page.getByRole('button', { name: 'Add' }).click();
+    await expect.poll(() => page.locator('li .title').allTextContents()).toEqual(['Buy milk']);
+    await newTitle.fill('Walk the dog');
+    await page.getByRole('button', { name: 'Add' }).click();
+    await expect.poll(() => page.locator('li .title').allTextContents()).toEqual(['Walk the dog', 'Buy milk']);
+    await screenshot(page, 'web-1-two-tasks');
+
+    // A controlled checkbox: it changes once the server has answered.
+    await page.getByLabel('Completed: Buy milk').click();
+    await expect.poll(() => page.getByLabel('Completed: Buy milk').isChecked()).toBe(true);
+    expect((await restList(token)).find((t) => t.title === 'Buy milk')?.completed).toBe(true);
+    await page.getByLabel('Completed: Buy milk').click();
+    await expect.poll(() => page.getByLabel('Completed: Buy milk').isChecked()).toBe(false);
+    expect((await restList(token)).find((t) => t.title === 'Buy milk')?.completed).toBe(false);
+
+    const milk = page.locator('li', { hasText: 'Buy milk' });
+    await milk.getByRole('button', { name: 'Rename' }).click();
+    await page.getByRole('form', { name: 'Rename Buy milk' }).getByLabel('Title').fill('   ');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Title must not be empty');
+    await screenshot(page, 'web-2-bad-title');
+    await page.getByRole('form', { name: 'Rename Buy milk' }).getByLabel('Title').fill('Buy oat milk');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('li .title').allTextContents()).toEqual(['Walk the dog', 'Buy oat milk']);
+    await expect.poll(() => page.getByRole('alert').count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Delete Walk the dog' }).click();
+    await expect.poll(() => page.locator('li .title').allTextContents()).toEqual(['Buy oat milk']);
+    expect((await restList(token)).map((t) => t.title)).toEqual(['Buy oat milk']);
+    await screenshot(page, 'web-3-after-delete');
+
+    const expired = await signToken({ sub: 'web-expired', exp: Math.floor(Date.now() / 1000) - 60 });
+    await page.evaluate((value) => localStorage.setItem('task-gateway.token', value), expired);
+    await page.reload();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('sign in again');
+    await screenshot(page, 'web-4-sign-in-again');
+
+    // The only console errors are the 401 we provoked.
+    expect(errors.filter((e) => !e.includes('401'))).toEqual([]);
+  });
+});
+
+describe('Swagger UI at /docs', () => {
+  test('authorizes with a token and executes a request against the server', async () => {
+    const token = await signToken({ sub: `swagger-${Date.now()}` });
+    await fetch(`${api.origin}/api/tasks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'Seen through Swagger' }),
+    });
+    const { page, errors } = await newPage();
+    await page.goto(`${api.origin}/docs`);
+
+    await page.getByRole('button', { name: 'Authorize' }).first().click();
+    await page.locator('#auth-bearer-value').fill(token);
+    await page.getByRole('button', { name: 'Apply credentials' }).click();
+    await page.locator('.modal-ux button.btn-done').click();
+
+    await page.locator('#operations-tasks-listTasks').click();
+    await page.getByRole('button', { name: 'Try it out' }).click();
+    await page.getByRole('button', { name: 'Execute' }).click();
+
+    const responseCode = page.locator('#operations-tasks-listTasks .live-responses-table tbody .response-col_status');
+    await expect.poll(() => responseCode.textContent()).toContain('200');
+    await expect.poll(() => page.locator('#operations-tasks-listTasks .live-responses-table').textContent()).toContain('Seen through Swagger');
+    await screenshot(page, 'swagger-executed');
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('GraphiQL at /graphql', () => {
+  test('runs a query with the token in its Headers tab', async () => {
+    const token = await signToken({ sub: `graphiql-${Date.now()}` });
+    await fetch(`${api.origin}/api/tasks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'Seen through GraphiQL' }),
+    });
+    const { page } = await newPage();
+    await page.goto(`${api.origin}/graphql`, { waitUntil: 'load' });
+
+    await page.getByText('Headers', { exact: true }).click();
+    const headersEditor = page.locator('.graphiql-editor-tool .graphiql-editor').last();
+    await headersEditor.click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.press('Delete');
+    await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${token}` }));
+    await page.locator('.graphiql-execute-button').click();
+
+    // Monaco renders spaces as no-break spaces.
+    const response = async () => (await page.locator('.graphiql-response').textContent())?.replaceAll('\u00a0', ' ');
+    await expect.poll(response, { timeout: 15_000 }).toContain('Seen through GraphiQL');
+    await screenshot(page, 'graphiql-query');
+  });
+});
+
+describe('a page on another origin', () => {
+  let pages: Server;
+  let pagesOrigin: string;
+  let otherOrigin: string;
+  let other: Server;
+  let corsApi: Listening;
+  let corsDatabase: Database;
+
+  /** A page whose script calls the API like the frontend's api-client: fetch with a bearer token. */
+  function servePage(apiOrigin: () => string): Server {
+    return createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html>
+<p id="result">pending</p>
+<script type="module">
+  const token = new URLSearchParams(location.search).get('token');
+  async function apiClient(path, init = {}) {
+    const response = await fetch('${apiOrigin()}' + path, {
+      ...init,
+      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + token, ...init.headers },
+    });
+    return { status: response.status, body: response.status === 204 ? null : await response.json() };
+  }
+  try {
+    const created = await apiClient('/api/tasks', { method: 'POST', body: JSON.stringify({ title: 'cross-origin' }) });
+    const listed = await apiClient('/api/tasks');
+    document.querySelector('#result').textContent = 'ok ' + created.status + ' ' + listed.status + ' ' + listed.body.length;
+  } catch (error) {
+    document.querySelector('#result').textContent = 'blocked: ' + error.message;
+  }
+</script>`);
+    });
+  }
+
+  async function start(server: Server): Promise<string> {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://localhost:${(server.address() as AddressInfo).port}`;
+  }
+
+  beforeAll(async () => {
+    pages = servePage(() => corsApi.origin);
+    other = servePage(() => corsApi.origin);
+    pagesOrigin = await start(pages);
+    otherOrigin = await start(other);
+    corsDatabase = await openTestDatabase();
+    corsApi = await listen(
+      createApp({
+        prisma: corsDatabase.prisma,
+        auth: { hs256: { secret: TEST_SECRET } },
+        logger: createLogger('silent'),
+        corsOrigins: [pagesOrigin],
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await corsApi.close();
+    await corsDatabase.close();
+    await Promise.all([pages, other].map((s) => new Promise((resolve) => s.close(resolve))));
+  });
+
+  test('succeeds from an allowed origin', async () => {
+    const token = await signToken({ sub: `cors-${Date.now()}` });
+    const { page } = await newPage();
+    await page.goto(`${pagesOrigin}/?token=${token}`);
+
+    await expect.poll(() => page.locator('#result').textContent()).toBe('ok 201 200 1');
+  });
+
+  test('is blocked by the browser from an origin not on the list, and creates nothing', async () => {
+    const token = await signToken({ sub: `cors-blocked-${Date.now()}` });
+    const { page } = await newPage();
+    await page.goto(`${otherOrigin}/?token=${token}`);
+
+    await expect.poll(() => page.locator('#result').textContent()).toMatch(/^blocked: /);
+    const stored = await fetch(`${corsApi.origin}/api/tasks`, { headers: { authorization: `Bearer ${token}` } });
+    expect(await stored.json()).toEqual([]);
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * GET /openapi.json tells the truth: it is valid OpenAPI (checked by a real validator), it lists exactly
+ * the route table's operations with their statuses, and what the routes really answer matches it.
+ */
+import { randomUUID } from 'node:crypto';
+import { compileErrors, validate } from '@readme/openapi-parser';
+import { Ajv } from 'ajv';
+import { describe, expect, test } from 'vitest';
+import { openApiPath } from '../src/rest/openapi.js';
+import { pathParameters, restRoutes } from '../src/rest/routes.js';
+import { createTestApp, type ApiResponse } from './support/fixtures.js';
+
+type Json = Record<string, any>;
+
+async function fetchDocument(): Promise<Json> {
+  const api = await createTestApp();
+  try {
+    const response = await api.request('GET', '/openapi.json');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    return response.body as Json;
+  } finally {
+    await api.database.close();
+  }
+}
+
+const documentPromise = fetchDocument();
+
+describe('the OpenAPI document', () => {
+  test('is valid OpenAPI 3', async () => {
+    const document = await documentPromise;
+    const result = await validate(structuredClone(document) as Parameters<typeof validate>[0]);
+
+    expect(result.valid, result.valid ? '' : compileErrors(result)).toBe(true);
+    expect(document.openapi).toMatch(/^3\.0\./);
+  });
+
+  test('lists exactly the routes of the route table, with unique operationIds', async () => {
+    const document = await documentPromise;
+    const documented = Object.entries(document.paths as Json).flatMap(([path, operations]) =>
+      Object.keys(operations as Json).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+
+    expect(documented.sort()).toEqual(restRoutes.map((r) => `${r.method} ${openApiPath(r)}`).sort());
+    const ids = restRoutes.map((r) => document.paths[openApiPath(r)][r.method.toLowerCase()].operationId as string);
+    expect(ids).toEqual(restRoutes.map((r) => r.operationId));
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  test.for(restRoutes.map((r) => [`${r.method} ${r.path}`, r] as const))(
+    '%s documents its success, every error status, and the {"detail"} body',
+    async ([, route]) => {
+      const operation = (await documentPromise).paths[openApiPath(route)][route.method.toLowerCase()];
+      const statuses = Object.keys(operation.responses as Json).map(Number).sort();
+
+      expect(statuses).toEqual([route.status, ...Object.keys(route.errors).map(Number), 500, 503].sort());
+      for (const status of statuses.filter((s) => s >= 400)) {
+        expect(operation.responses[status].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
+      }
+      if (route.status === 204) expect(operation.responses[204].content).toBeUndefined();
+    },
+  );
+
+  test.for(restRoutes.map((r) => [`${r.method} ${r.path}`, r] as const))(
+    '%s takes its arguments from the path and the body only, never both',
+    async ([, route]) => {
+      const operation = (await documentPromise).paths[openApiPath(route)][route.method.toLowerCase()];
+      const parameters = (operation.parameters ?? []) as Json[];
+      const bodyProperties = Object.keys(operation.requestBody?.content['application/json'].schema.properties ?? {});
+
+      expect(parameters.filter((p) => p.in === 'path').map((p) => p.name)).toEqual(pathParameters(route));
+      if (operation.requestBody) expect(parameters.filter((p) => p.in === 'query')).toEqual([]);
+      for (const name of pathParameters(route)) expect(bodyProperties).not.toContain(name);
+    },
+  );
+
+  test('declares bearer-JWT security for every route', async () => {
+    const document = await documentPromise;
+
+    expect(document.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    expect(document.security).toEqual([{ bearerAuth: [] }]);
+  });
+
+  test('describes a task as the routes send it: snake_case, every field required, none nullable', async () => {
+    const { components } = await documentPromise;
+
+    expect(components.schemas.Task.required.sort()).toEqual(['completed', 'created_at', 'id', 'title', 'updated_at', 'user_id']);
+    expect(Object.keys(components.schemas.Task.properties).sort()).toEqual(components.schemas.Task.required.sort());
+    expect(JSON.stringify(components.schemas.Task)).not.toContain('nullable');
+    expect(components.schemas.Error).toEqual({
+      type: 'object',
+      required: ['detail'],
+      properties: { detail: { type: 'string', description: expect.any(String) } },
+    });
+    expect(components.schemas.Query).toBeUndefined();
+  });
+
+  test('what every route really answers matches the documented schema for its status', async () => {
+    const document = await documentPromise;
+    const ajv = new Ajv({ strict: false });
+    ajv.addSchema({ components: document.components }, 'openapi.json');
+    const api = await createTestApp();
+    try {
+      const alice = await api.user('alice');
+      const bob = await api.user('bob');
+      const check = (route: (typeof restRoutes)[number], response: ApiResponse) => {
+        const documented = document.paths[openApiPath(route)][route.method.toLowerCase()].responses[response.status];
+        expect(documented, `${route.method} ${route.path} answered an undocumented ${response.status}`).toBeDefined();
+        const schema = documented.content?.['application/json']?.schema;
+        if (!schema) return expect(response.text).toBe('');
+        const valid = ajv.validate(rewriteRefs(schema), response.body);
+        expect(valid, `${route.method} ${route.path} ${response.status}: ${ajv.errorsText()}`).toBe(true);
+      };
+      const byOperation = Object.fromEntries(restRoutes.map((r) => [r.operationId, r]));
+      const route = (id: string) => {
+        const found = byOperation[id];
+        if (!found) throw new Error(`no route ${id}`);
+        return found;
+      };
+
+      const created = await alice.request('POST', '/api/tasks', { body: { title: 'documented' } });
+      check(route('createTask'), created);
+      const id = created.body.id as string;
+      check(route('createTask'), await alice.request('POST', '/api/tasks', { body: { title: '' } }));
+      check(route('createTask'), await alice.request('POST', '/api/tasks', { body: {} }));
+      check(route('createTask'), await api.request('POST', '/api/tasks', { body: { title: 'x' } }));
+      check(route('listTasks'), await alice.request('GET', '/api/tasks'));
+      check(route('getTask'), await alice.request('GET', `/api/tasks/${id}`));
+      check(route('getTask'), await bob.request('GET', `/api/tasks/${id}`));
+      check(route('getTask'), await alice.request('GET', `/api/tasks/${randomUUID()}`));
+      check(route('getTask'), await alice.request('GET', '/api/tasks/abc'));
+      check(route('setTaskCompleted'), await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true } }));
+      check(route('setTaskCompleted'), await alice.request('PATCH', `/api/tasks/${id}`, { rawBody: 'x', headers: { 'content-type': 'text/plain' } }));
+      check(route('renameTask'), await alice.request('PUT', `/api/tasks/${id}`, { body: { title: 'renamed' } }));
+      check(route('renameTask'), await alice.request('PUT', `/api/tasks/${id}`, { body: { title: 'x'.repeat(70_000) } }));
+      check(route('deleteTask'), await alice.request('DELETE', `/api/tasks/${id}`));
+      check(route('deleteTask'), await alice.request('DELETE', `/api/tasks/${id}`));
+    } finally {
+      await api.database.close();
+    }
+  });
+});
+
+/** `#/components/...` refs, resolved against the document registered as openapi.json. */
+function rewriteRefs(schema: unknown): Json {
+  return JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi.json#/components/')) as Json;
+}

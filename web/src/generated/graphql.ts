@@ -1,0 +1,182 @@
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import gql from 'graphql-tag';
+import * as Urql from 'urql';
+export type Maybe<T> = T | null;
+export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
+/** All built-in and custom scalars, mapped to their actual values */
+export type Scalars = {
+  ID: { input: string; output: string; }
+  String: { input: string; output: string; }
+  Boolean: { input: boolean; output: boolean; }
+  Int: { input: number; output: number; }
+  Float: { input: number; output: number; }
+  /** A date-time string at UTC, such as 2007-12-03T10:15:30Z, compliant with the `date-time` format outlined in section 5.6 of the RFC 3339 profile of the ISO 8601 standard for representation of dates and times using the Gregorian calendar. */
+  DateTime: { input: string; output: string; }
+};
+
+export type Mutation = {
+  __typename?: 'Mutation';
+  /** Creates a task owned by the caller. */
+  createTask: Task;
+  /** Deletes one of the caller's tasks and returns it as it was. */
+  deleteTask: Task;
+  /** Changes the title of one of the caller's tasks. */
+  renameTask: Task;
+  /** Marks one of the caller's tasks completed or not. */
+  setTaskCompleted: Task;
+};
+
+
+export type MutationCreateTaskArgs = {
+  title: Scalars['String']['input'];
+};
+
+
+export type MutationDeleteTaskArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationRenameTaskArgs = {
+  id: Scalars['ID']['input'];
+  title: Scalars['String']['input'];
+};
+
+
+export type MutationSetTaskCompletedArgs = {
+  completed: Scalars['Boolean']['input'];
+  id: Scalars['ID']['input'];
+};
+
+export type Query = {
+  __typename?: 'Query';
+  /** One of the caller's tasks. FORBIDDEN if it is someone else's, NOT_FOUND if there is none. */
+  task: Task;
+  /** The caller's tasks, newest first. */
+  tasks: Array<Task>;
+};
+
+
+export type QueryTaskArgs = {
+  id: Scalars['ID']['input'];
+};
+
+/** A to-do item. Every task belongs to exactly one user: the `sub` of the token that created it. */
+export type Task = {
+  __typename?: 'Task';
+  completed: Scalars['Boolean']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  /** 1–500 characters, trimmed. */
+  title: Scalars['String']['output'];
+  updatedAt: Scalars['DateTime']['output'];
+  /** The owner's user id (the JWT `sub`). */
+  userId: Scalars['String']['output'];
+};
+
+export type TaskFieldsFragment = { id: string, title: string, completed: boolean, userId: string, createdAt: string, updatedAt: string };
+
+export type TasksQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type TasksQuery = { tasks: Array<{ id: string, title: string, completed: boolean, userId: string, createdAt: string, updatedAt: string }> };
+
+export type CreateTaskMutationVariables = Exact<{
+  title: string;
+}>;
+
+
+export type CreateTaskMutation = { createTask: { id: string, title: string, completed: boolean, userId: string, createdAt: string, updatedAt: string } };
+
+export type SetTaskCompletedMutationVariables = Exact<{
+  id: string;
+  completed: boolean;
+}>;
+
+
+export type SetTaskCompletedMutation = { setTaskCompleted: { id: string, title: string, completed: boolean, userId: string, createdAt: string, updatedAt: string } };
+
+export type RenameTaskMutationVariables = Exact<{
+  id: string;
+  title: string;
+}>;
+
+
+export type RenameTaskMutation = { renameTask: { id: string, title: string, completed: boolean, userId: string, createdAt: string, updatedAt: string } };
+
+export type DeleteTaskMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type DeleteTaskMutation = { deleteTask: { id: string } };
+
+export const TaskFieldsFragmentDoc = gql`
+    fragment TaskFields on Task {
+  id
+  title
+  completed
+  userId
+  createdAt
+  updatedAt
+}
+    `;
+export const TasksDocument = gql`
+    query Tasks {
+  tasks {
+    ...TaskFields
+  }
+}
+    ${TaskFieldsFragmentDoc}`;
+
+export function useTasksQuery(options?: Omit<Urql.UseQueryArgs<TasksQueryVariables>, 'query'>) {
+  return Urql.useQuery<TasksQuery, TasksQueryVariables>({ query: TasksDocument, ...options });
+};
+export const CreateTaskDocument = gql`
+    mutation CreateTask($title: String!) {
+  createTask(title: $title) {
+    ...TaskFields
+  }
+}
+    ${TaskFieldsFragmentDoc}`;
+
+export function useCreateTaskMutation() {
+  return Urql.useMutation<CreateTaskMutation, CreateTaskMutationVariables>(CreateTaskDocument);
+};
+export const SetTaskCompletedDocument = gql`
+    mutation SetTaskCompleted($id: ID!, $completed: Boolean!) {
+  setTaskCompleted(id: $id, completed: $completed) {
+    ...TaskFields
+  }
+}
+    ${TaskFieldsFragmentDoc}`;
+
+export function useSetTaskCompletedMutation() {
+  return Urql.useMutation<SetTaskCompletedMutation, SetTaskCompletedMutationVariables>(SetTaskCompletedDocument);
+};
+export const RenameTaskDocument = gql`
+    mutation RenameTask($id: ID!, $title: String!) {
+  renameTask(id: $id, title: $title) {
+    ...TaskFields
+  }
+}
+    ${TaskFieldsFragmentDoc}`;
+
+export function useRenameTaskMutation() {
+  return Urql.useMutation<RenameTaskMutation, RenameTaskMutationVariables>(RenameTaskDocument);
+};
+export const DeleteTaskDocument = gql`
+    mutation DeleteTask($id: ID!) {
+  deleteTask(id: $id) {
+    id
+  }
+}
+    `;
+
+export function useDeleteTaskMutation() {
+  return Urql.useMutation<DeleteTaskMutation, DeleteTaskMutationVariables>(DeleteTaskDocument);
+};
