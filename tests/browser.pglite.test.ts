@@ -26,7 +26,7 @@ let api: Listening;
 
 beforeAll(async () => {
   webDir = mkdtempSync(join(tmpdir(), 'task-web-'));
-  await build({ configFile: join(import.meta.dirname, '../web/vite.config.ts'), logLevel: 'warn', build: { outDir: webDir } });
+  await build({ configFile: join(import.meta.dirname, '../web/vite.config.ts'), logLevel: 'error', build: { outDir: webDir } });
   database = await openTestDatabase();
   api = await listen(
     createApp({ prisma: database.prisma, auth: { hs256: { secret: TEST_SECRET } }, logger: createLogger('silent'), webDir }),

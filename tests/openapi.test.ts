@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { compileErrors, validate } from '@readme/openapi-parser';
 import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import { describe, expect, test } from 'vitest';
 import { openApiPath } from '../src/rest/openapi.js';
 import { pathParameters, restRoutes } from '../src/rest/routes.js';
@@ -98,6 +99,7 @@ describe('the OpenAPI document', () => {
   test('what every route really answers matches the documented schema for its status', async () => {
     const document = await documentPromise;
     const ajv = new Ajv({ strict: false });
+    addFormats.default(ajv);
     ajv.addSchema({ components: document.components }, 'openapi.json');
     const api = await createTestApp();
     try {
