@@ -17,11 +17,15 @@ export const httpStatusByCode = {
 export type ErrorCode = keyof typeof httpStatusByCode;
 
 export class AppError extends GraphQLError {
-  constructor(
-    message: string,
-    readonly code: ErrorCode,
-  ) {
+  readonly code: ErrorCode;
+
+  constructor(message: string, code: ErrorCode) {
+    // Expected outcomes (a 404, a bad title) need no stack trace, and capturing one is most of their cost.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message, { extensions: { code } });
+    Error.stackTraceLimit = stackTraceLimit;
+    this.code = code;
   }
 
   get status(): number {

@@ -52,8 +52,9 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
 
 export function createBearerVerifier(config: AuthConfig): VerifyBearer {
+  // Imported once: jose would import raw key bytes again on every verification.
   const hs256 = config.hs256 && {
-    key: new TextEncoder().encode(config.hs256.secret),
+    key: crypto.subtle.importKey('raw', new TextEncoder().encode(config.hs256.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']),
     options: verifyOptions(['HS256'], config.hs256),
   };
   const jwks = config.jwks && {
@@ -74,7 +75,7 @@ export function createBearerVerifier(config: AuthConfig): VerifyBearer {
       if (FORBIDDEN_HEADERS.some((name) => name in header)) throw invalidToken();
       let payload: JWTPayload;
       if (header.alg === 'HS256' && hs256) {
-        ({ payload } = await jwtVerify(token, hs256.key, hs256.options));
+        ({ payload } = await jwtVerify(token, await hs256.key, hs256.options));
       } else if (jwks && typeof header.alg === 'string' && jwks.algorithms.has(header.alg)) {
         ({ payload } = await jwtVerify(token, jwks.store.getKey, jwks.options));
       } else {

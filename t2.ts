@@ -1,0 +1,15 @@
+import { openDatabase } from './src/db/client.js';
+import { createApp } from './src/yoga.js';
+import { createLogger } from './src/logger.js';
+import { SignJWT } from 'jose';
+const secret = 'bench-secret-bench-secret-bench-secret-1234';
+const db = await openDatabase({ url: 'postgresql://postgres@127.0.0.1:5432/bench_quick' });
+const app = createApp({ prisma: db.prisma, auth: { hs256: { secret } }, logger: createLogger('warn') });
+const token = await new SignJWT({ sub: 'u1' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+const h = { authorization: `Bearer ${token}` };
+const tasks = await db.prisma.task.findMany({ where: { userId: 'u1' } });
+const id = tasks[0]!.id;
+const path = process.argv[2] === 'bad' ? '/api/tasks/abc' : `/api/tasks/${id}`;
+let next = 0; const n = 8000;
+await Promise.all(Array.from({ length: 20 }, async () => { while (next++ < n) await Promise.resolve(app.fetch(`http://x${path}`, { headers: h })).then((r) => r.text()); }));
+await db.close();
