@@ -6,4 +6,9 @@ export interface ServerContext {
   userId?: string;
   /** Set when the request came in through a REST route. */
   restRoute?: RestRoute;
+  /**
+   * Where a paged list notes its next page (REST only). An object, because SOFA hands resolvers a copy
+   * of this context whose own properties do not come back; a shared object's do.
+   */
+  page?: { nextCursor: string | null };
 }

@@ -110,7 +110,7 @@ function useRequestErrorStatus(): Plugin {
         onExecuteDone({ result, setResult }) {
           if (!('errors' in result) || !result.errors || 'data' in result) return;
           setResult({
-            errors: result.errors.map(
+            errors: (result.errors as readonly GraphQLError[]).map(
               (error) => new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } }),
             ),
           });

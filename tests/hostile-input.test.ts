@@ -168,7 +168,9 @@ const rows: Row[] = [
   // Methods
   { name: 'a mutation over GET /graphql', send: (s) => s.alice.request('GET', `/graphql?query=${encodeURIComponent('mutation { createTask(title: "x") { id } }')}`), status: 405, detail: /only perform a mutation operation from a POST request/ },
   { name: 'POST to a task URL', send: (s) => s.alice.request('POST', `/api/tasks/${s.aliceTask.id}`, json({ title: 'x' })), status: 405, detail: 'Method Not Allowed' },
-  { name: 'GET /api/tasks with a title in the query string (nothing created)', send: (s) => s.alice.request('GET', '/api/tasks?title=x&completed=yes'), status: 200, accepted: (_s, response) => expect(response.body).toHaveLength(1) },
+  { name: 'GET /api/tasks with a title in the query string (nothing created)', send: (s) => s.alice.request('GET', '/api/tasks?title=x'), status: 200, accepted: (_s, response) => expect(response.body).toHaveLength(1) },
+  { name: 'GET /api/tasks?completed=yes', send: (s) => s.alice.request('GET', '/api/tasks?completed=yes'), status: 400, detail: '"completed" must be true or false' },
+  { name: 'GET /api/tasks with a forged cursor', send: (s) => s.alice.request('GET', `/api/tasks?limit=5&cursor=${Buffer.from("' OR 1=1 --|x").toString('base64url')}`), status: 400, detail: 'Invalid cursor' },
 
   // GraphQL
   { name: 'GraphQL createTask with an empty title', send: gql('mutation { createTask(title: "") { id } }'), status: 200, code: 'BAD_USER_INPUT', detail: /Title must not be empty/ },

@@ -7,11 +7,69 @@ export type TaskQuery = { select?: Prisma.TaskSelect; include?: Prisma.TaskInclu
 
 /** Longest title, in characters (code points) as PostgreSQL's varchar(500) counts them. */
 export const MAX_TITLE_LENGTH = 500;
+/** Largest page a client may ask for. */
+export const MAX_PAGE_SIZE = 100;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
 const newestFirst: Prisma.TaskOrderByWithRelationInput[] = [{ createdAt: 'desc' }, { id: 'desc' }];
+const oldestFirst: Prisma.TaskOrderByWithRelationInput[] = [{ createdAt: 'asc' }, { id: 'asc' }];
+
+/** A position in the newest-first order: the (created_at, id) of the last task seen. */
+export interface Cursor {
+  createdAt: Date;
+  id: string;
+}
+
+export function encodeCursor(task: Cursor): string {
+  return Buffer.from(`${task.createdAt.toISOString()}|${task.id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): Cursor {
+  const [iso, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(iso ?? '');
+  if (extra !== undefined || id === undefined || !UUID.test(id) || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso) {
+    throw new BadUserInputError('Invalid cursor');
+  }
+  return { createdAt, id: id.toLowerCase() };
+}
+
+export function parsePageSize(size: number, name: string): number {
+  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
+    throw new BadUserInputError(`${name} must be an integer from 1 to ${MAX_PAGE_SIZE}`);
+  }
+  return size;
+}
+
+export interface TaskPageOptions {
+  completed?: boolean | null | undefined;
+  /** Older than this (newest-first order). */
+  after?: Cursor | undefined;
+  /** Newer than this. */
+  before?: Cursor | undefined;
+  take?: number | undefined;
+  /** Oldest first, for paging backwards. */
+  reverse?: boolean | undefined;
+}
+
+/**
+ * One keyset page of a user's tasks, newest first: rows strictly after/before a (created_at, id) cursor,
+ * read in index order on (user_id, created_at DESC, id DESC) and stopped at `take`. No OFFSET.
+ */
+export function findTaskPage(prisma: PrismaClient, userId: string, options: TaskPageOptions, query: TaskQuery = {}) {
+  const { completed, after, before, take, reverse } = options;
+  const and: Prisma.TaskWhereInput[] = [];
+  // Written as "<= c and not (= c and id >= …)" rather than an OR, so PostgreSQL keeps an index range scan.
+  if (after) and.push({ createdAt: { lte: after.createdAt }, NOT: { createdAt: after.createdAt, id: { gte: after.id } } });
+  if (before) and.push({ createdAt: { gte: before.createdAt }, NOT: { createdAt: before.createdAt, id: { lte: before.id } } });
+  return prisma.task.findMany({
+    ...query,
+    where: { userId, ...(typeof completed === 'boolean' && { completed }), ...(and.length > 0 && { AND: and }) },
+    orderBy: reverse ? oldestFirst : newestFirst,
+    ...(take !== undefined && { take }),
+  });
+}
 
 export function parseTaskId(id: string): string {
   if (!UUID.test(id)) throw new BadUserInputError('Task id must be a UUID');
@@ -31,8 +89,28 @@ export function normalizeTitle(title: string): string {
   return trimmed;
 }
 
-export function listTasksForUser(prisma: PrismaClient, userId: string, query: TaskQuery) {
-  return prisma.task.findMany({ ...query, where: { userId }, orderBy: newestFirst });
+export interface ListOptions {
+  completed?: boolean | null | undefined;
+  /** Page size; without it, every task. */
+  limit?: number | null | undefined;
+  /** Where the previous page ended (its `nextCursor`). */
+  cursor?: string | null | undefined;
+}
+
+/** The user's tasks newest first, whole or one page; `nextCursor` is set when there are more. */
+export async function listTasksForUser(prisma: PrismaClient, userId: string, options: ListOptions, query: TaskQuery) {
+  const after = options.cursor == null ? undefined : decodeCursor(options.cursor);
+  const limit = options.limit == null ? undefined : parsePageSize(options.limit, 'limit');
+  const rows = await findTaskPage(prisma, userId, { completed: options.completed, after, take: limit === undefined ? undefined : limit + 1 }, withCursorFields(query));
+  const more = limit !== undefined && rows.length > limit;
+  const tasks = more ? rows.slice(0, limit) : rows;
+  const last = tasks.at(-1);
+  return { tasks, nextCursor: more && last ? encodeCursor(last) : null };
+}
+
+/** The selection plus the two columns a cursor is made of. */
+function withCursorFields(query: TaskQuery): TaskQuery {
+  return query.select ? { ...query, select: { ...query.select, createdAt: true, id: true } } : query;
 }
 
 export async function getTaskForUser(prisma: PrismaClient, userId: string, id: string, query: TaskQuery) {

@@ -14,12 +14,12 @@ import {
   type GraphQLInputType,
   type GraphQLSchema,
 } from 'graphql';
-import { PayloadTooLargeError, UnprocessableEntityError } from '../errors.js';
+import { BadUserInputError, PayloadTooLargeError, UnprocessableEntityError } from '../errors.js';
 import { pathParameters, type RestRoute } from './routes.js';
 
 export interface RouteArguments {
-  /** Arguments the request body carries (those not in the path). */
-  body: readonly GraphQLArgument[];
+  /** Arguments not in the path: from the JSON body (POST, PUT, PATCH) or the query string (GET, DELETE). */
+  rest: readonly GraphQLArgument[];
 }
 
 export function routeArguments(schema: GraphQLSchema, route: RestRoute): RouteArguments {
@@ -28,7 +28,7 @@ export function routeArguments(schema: GraphQLSchema, route: RestRoute): RouteAr
   const field = rootType?.getFields()[fieldName];
   if (!field) throw new Error(`REST route ${route.method} ${route.path} names a missing field ${route.field}`);
   const inPath = new Set(pathParameters(route));
-  return { body: field.args.filter((arg) => !inPath.has(arg.name)) };
+  return { rest: field.args.filter((arg) => !inPath.has(arg.name)) };
 }
 
 /** The request body as text, refusing more than `limitBytes` whether or not Content-Length says so. */
@@ -72,7 +72,7 @@ export function parseBody(text: string, args: RouteArguments): Record<string, un
     throw new UnprocessableEntityError('Request body must be a JSON object');
   }
   const record = body as Record<string, unknown>;
-  for (const arg of args.body) {
+  for (const arg of args.rest) {
     const value = Object.hasOwn(record, arg.name) ? record[arg.name] : undefined;
     if (value === undefined) {
       if (isNonNullType(arg.type)) throw new UnprocessableEntityError(`"${arg.name}" is required`);
@@ -83,6 +83,26 @@ export function parseBody(text: string, args: RouteArguments): Record<string, un
     });
   }
   return record;
+}
+
+/**
+ * Checks the query string of a GET route: each argument at most once and of its type (`limit=abc`,
+ * `completed=yes` are 400s, not silently coerced). Parameters that are not arguments are ignored.
+ */
+export function checkQuery(search: URLSearchParams, args: RouteArguments): void {
+  for (const arg of args.rest) {
+    const values = search.getAll(arg.name);
+    if (values.length === 0) continue;
+    if (values.length > 1) throw new BadUserInputError(`"${arg.name}" must be given once`);
+    const raw = values[0] ?? '';
+    const named = getNamedType(arg.type);
+    let value: unknown = raw;
+    if (named.name === 'Int' || named.name === 'Float') value = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
+    if (named.name === 'Boolean') value = raw === 'true' ? true : raw === 'false' ? false : raw;
+    coerceInputValue(value, arg.type, () => {
+      throw new BadUserInputError(`"${arg.name}" must be ${named.name === 'Boolean' ? 'true or false' : describe(arg.type)}`);
+    });
+  }
 }
 
 function describe(type: GraphQLInputType): string {

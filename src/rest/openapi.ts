@@ -6,6 +6,7 @@
  */
 import { isNonNullType, isObjectType, type GraphQLSchema } from 'graphql';
 import { useSofa } from 'sofa-api';
+import { MAX_PAGE_SIZE } from '../resolvers/task.js';
 import { snakeCase } from './shape.js';
 import { REST_BASE_PATH, pathParameters, restRoutes, sofaRouteConfig, type RestRoute } from './routes.js';
 
@@ -93,7 +94,11 @@ function fixOperation(schema: GraphQLSchema, route: RestRoute, operation: Operat
   const parameters = (operation.parameters ?? [])
     // Body arguments are read from the body only; SOFA lists them as query parameters too.
     .filter((p) => !(hasBody && p.in === 'query'))
-    .map((p) => (p.in === 'path' && p.name === 'id' ? { ...p, schema: { type: 'string', format: 'uuid' } } : p));
+    .map((p) => {
+      if (p.in === 'path' && p.name === 'id') return { ...p, schema: { type: 'string', format: 'uuid' } };
+      if (route.paged && p.name === 'limit') return { ...p, schema: { ...p.schema, minimum: 1, maximum: MAX_PAGE_SIZE } };
+      return p;
+    });
 
   const fixed: Operation = {
     operationId: route.operationId,
@@ -121,7 +126,18 @@ function fixOperation(schema: GraphQLSchema, route: RestRoute, operation: Operat
   fixed.responses[String(route.status)] =
     route.status === 204
       ? { description: 'Done; the response has no body' }
-      : { description: 'OK', content: success?.content ?? {} };
+      : {
+          description: 'OK',
+          ...(route.paged && {
+            headers: {
+              Link: {
+                schema: { type: 'string' },
+                description: 'With `limit`, when there is a next page: `<this URL with its cursor>; rel="next"`',
+              },
+            },
+          }),
+          content: success?.content ?? {},
+        };
   const errors: [number, string][] = [
     ...Object.entries(route.errors).map(([status, description]) => [Number(status), description] as [number, string]),
     [500, errorDescriptions[500] ?? ''],

@@ -11,7 +11,7 @@ import type { VerifyBearer } from '../auth/bearer.js';
 import type { Logger } from '../logger.js';
 import type { ServerContext } from '../server-context.js';
 import { limits } from '../http/limits.js';
-import { parseBody, readBodyText, routeArguments, type RouteArguments } from './body.js';
+import { checkQuery, parseBody, readBodyText, routeArguments, type RouteArguments } from './body.js';
 import { detailResponse, errorResponse } from './responses.js';
 import { REST_BASE_PATH, matchRoute, restRoutes, sofaRouteConfig, type RestRoute } from './routes.js';
 import { toSnakeCaseKeys } from './shape.js';
@@ -19,6 +19,13 @@ import { toSnakeCaseKeys } from './shape.js';
 type SofaErrorHandler = NonNullable<Parameters<typeof useSofa>[0]['errorHandler']>;
 
 const JSON_CONTENT_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
+
+/** The same list with the cursor moved on: path and query only, so it is right behind any proxy. */
+function nextPageUrl(requestUrl: string, cursor: string): string {
+  const url = new URL(requestUrl);
+  url.searchParams.set('cursor', cursor);
+  return `${url.pathname}${url.search}`;
+}
 
 function decodesCleanly(pathname: string): boolean {
   try {
@@ -58,15 +65,19 @@ export function useRestApi(options: { verify: VerifyBearer; logger: Logger }): P
           if (text !== '' && (contentType === null || !JSON_CONTENT_TYPE.test(contentType))) {
             return endResponse(detailResponse(415, 'Content-Type must be application/json'));
           }
-          const body = parseBody(text, argumentsByRoute.get(route) ?? { body: [] });
+          const body = parseBody(text, argumentsByRoute.get(route) ?? { rest: [] });
           // SOFA reads the query string before the body: arguments of body routes come from the body only.
           const target = new URL(url.pathname, url.origin).toString();
           setRequest(new fetchAPI.Request(target, { method: route.method, headers: request.headers, body: JSON.stringify(body) }));
-        } else if (request.body !== null) {
+        } else {
+          checkQuery(url.searchParams, argumentsByRoute.get(route) ?? { rest: [] });
           // A body on GET or DELETE means nothing; SOFA would parse it for arguments.
-          setRequest(new fetchAPI.Request(url.toString(), { method: route.method, headers: request.headers }));
+          if (request.body !== null) {
+            setRequest(new fetchAPI.Request(url.toString(), { method: route.method, headers: request.headers }));
+          }
         }
         serverContext.restRoute = route;
+        serverContext.page = { nextCursor: null };
       } catch (error) {
         endResponse(errorResponse([error], logger));
       }
@@ -84,7 +95,11 @@ export function useRestApi(options: { verify: VerifyBearer; logger: Logger }): P
       };
     },
 
-    onResponse({ serverContext, response, setResponse, fetchAPI }) {
+    onResponse({ request, serverContext, response, setResponse, fetchAPI }) {
+      const nextCursor = serverContext.page?.nextCursor;
+      if (nextCursor && response.status === 200) {
+        response.headers.set('link', `<${nextPageUrl(request.url, nextCursor)}>; rel="next"`);
+      }
       if (serverContext.restRoute?.status === 204 && response.status === 204) {
         const headers = new fetchAPI.Headers(response.headers);
         headers.delete('content-type');

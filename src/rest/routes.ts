@@ -18,6 +18,8 @@ export interface RestRoute {
   summary: string;
   /** Every error status the route can answer besides 500/503, and what each means here. */
   errors: Partial<Record<ErrorStatus, string>>;
+  /** Pages with `limit` and `cursor`; the next one is announced in a Link header. */
+  paged?: true;
 }
 
 const unauthenticated = 'Missing, invalid or expired bearer token';
@@ -36,8 +38,9 @@ export const restRoutes: readonly RestRoute[] = [
     path: '/tasks',
     status: 200,
     operationId: 'listTasks',
-    summary: "List the caller's tasks, newest first",
-    errors: { 401: unauthenticated },
+    summary: "List the caller's tasks, newest first: all, or a page at a time",
+    errors: { 400: 'limit is not an integer from 1 to 100, completed is not true or false, or cursor is not one we issued', 401: unauthenticated },
+    paged: true,
   },
   {
     field: 'Mutation.createTask',

@@ -3,6 +3,7 @@
  */
 import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
+import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { PrismaClient } from '../db/client.js';
@@ -14,6 +15,8 @@ export interface Context {
   prisma: PrismaClient;
   /** The verified JWT `sub`; null only where no token was required. */
   userId: string | null;
+  /** Present on REST requests: a paged list notes its next page here, for the route's Link header. */
+  page?: { nextCursor: string | null };
 }
 
 export const builder = new SchemaBuilder<{
@@ -24,8 +27,13 @@ export const builder = new SchemaBuilder<{
   Scalars: { DateTime: { Input: Date; Output: Date } };
   DefaultFieldNullability: false;
 }>({
-  plugins: [ScopeAuthPlugin, PrismaPlugin],
+  plugins: [ScopeAuthPlugin, RelayPlugin, PrismaPlugin],
   defaultFieldNullability: false,
+  relay: {
+    // Tasks keep their plain UUIDs; no global `node` lookups.
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+  },
   scopeAuth: {
     authScopes: (ctx) => ({ signedIn: ctx.userId !== null }),
     unauthorizedError: () => new UnauthenticatedError(),

@@ -1,5 +1,11 @@
+import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import {
+  MAX_PAGE_SIZE,
   createTaskForUser,
+  decodeCursor,
+  encodeCursor,
+  findTaskPage,
+  parsePageSize,
   deleteTaskForUser,
   getTaskForUser,
   listTasksForUser,
@@ -8,7 +14,7 @@ import {
 } from '../resolvers/task.js';
 import { builder } from './builder.js';
 
-builder.prismaObject('Task', {
+const Task = builder.prismaObject('Task', {
   description: 'A to-do item. Every task belongs to exactly one user: the `sub` of the token that created it.',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -25,9 +31,39 @@ builder.queryFields((t) => {
   return {
     tasks: signedIn.prismaField({
       type: ['Task'],
-      description: "The caller's tasks, newest first.",
-      resolve: (query, _root, _args, ctx) => listTasksForUser(ctx.prisma, ctx.userId, query),
+      description: `The caller's tasks, newest first: all of them, or with \`limit\` (1–${MAX_PAGE_SIZE}) one page, continuing after \`cursor\`. (Pages are easier through taskConnection.)`,
+      args: {
+        completed: t.arg.boolean({ description: 'Only completed (true) or only open (false) tasks.' }),
+        limit: t.arg.int(),
+        cursor: t.arg.string({ description: 'Where the previous page ended (the REST Link header carries it).' }),
+      },
+      resolve: async (query, _root, args, ctx) => {
+        const { tasks, nextCursor } = await listTasksForUser(ctx.prisma, ctx.userId, args, query);
+        if (ctx.page) ctx.page.nextCursor = nextCursor;
+        return tasks;
+      },
     }),
+    taskConnection: signedIn.connection({
+      type: Task,
+      description: `The caller's tasks as a Relay connection, newest first (first/after forwards, last/before backwards; at most ${MAX_PAGE_SIZE} a page).`,
+      args: { completed: t.arg.boolean({ description: 'Only completed (true) or only open (false) tasks.' }) },
+      resolve: (_root, args, ctx) => {
+        // Out-of-range sizes are refused, as on the REST route, rather than quietly clamped.
+        if (args.first != null) parsePageSize(args.first, 'first');
+        if (args.last != null) parsePageSize(args.last, 'last');
+        return resolveCursorConnection(
+          { args, toCursor: encodeCursor, defaultSize: 20, maxSize: MAX_PAGE_SIZE },
+          ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
+            findTaskPage(ctx.prisma, ctx.userId, {
+              completed: args.completed,
+              after: after === undefined ? undefined : decodeCursor(after),
+              before: before === undefined ? undefined : decodeCursor(before),
+              take: limit,
+              reverse: inverted,
+            }),
+        );
+      },
+    }, { name: 'TaskConnection' }, { name: 'TaskEdge' }),
     task: signedIn.prismaField({
       type: 'Task',
       description: 'One of the caller\'s tasks. FORBIDDEN if it is someone else\'s, NOT_FOUND if there is none.',

@@ -52,17 +52,43 @@ export type MutationSetTaskCompletedArgs = {
   id: Scalars['ID']['input'];
 };
 
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  endCursor: Maybe<Scalars['String']['output']>;
+  hasNextPage: Scalars['Boolean']['output'];
+  hasPreviousPage: Scalars['Boolean']['output'];
+  startCursor: Maybe<Scalars['String']['output']>;
+};
+
 export type Query = {
   __typename?: 'Query';
   /** One of the caller's tasks. FORBIDDEN if it is someone else's, NOT_FOUND if there is none. */
   task: Task;
-  /** The caller's tasks, newest first. */
+  /** The caller's tasks as a Relay connection, newest first (first/after forwards, last/before backwards; at most 100 a page). */
+  taskConnection: TaskConnection;
+  /** The caller's tasks, newest first: all of them, or with `limit` (1–100) one page, continuing after `cursor`. (Pages are easier through taskConnection.) */
   tasks: Array<Task>;
 };
 
 
 export type QueryTaskArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryTaskConnectionArgs = {
+  after: InputMaybe<Scalars['String']['input']>;
+  before: InputMaybe<Scalars['String']['input']>;
+  completed: InputMaybe<Scalars['Boolean']['input']>;
+  first: InputMaybe<Scalars['Int']['input']>;
+  last: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryTasksArgs = {
+  completed: InputMaybe<Scalars['Boolean']['input']>;
+  cursor: InputMaybe<Scalars['String']['input']>;
+  limit: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** A to-do item. Every task belongs to exactly one user: the `sub` of the token that created it. */
@@ -76,6 +102,18 @@ export type Task = {
   updatedAt: Scalars['DateTime']['output'];
   /** The owner's user id (the JWT `sub`). */
   userId: Scalars['String']['output'];
+};
+
+export type TaskConnection = {
+  __typename?: 'TaskConnection';
+  edges: Array<TaskEdge>;
+  pageInfo: PageInfo;
+};
+
+export type TaskEdge = {
+  __typename?: 'TaskEdge';
+  cursor: Scalars['String']['output'];
+  node: Task;
 };
 
 export type TaskFieldsFragment = { id: string, title: string, completed: boolean, userId: string, createdAt: string, updatedAt: string };
@@ -114,6 +152,15 @@ export type DeleteTaskMutationVariables = Exact<{
 
 
 export type DeleteTaskMutation = { deleteTask: { id: string } };
+
+export type TaskPageQueryVariables = Exact<{
+  first: number;
+  after: string | null | undefined;
+  completed: boolean | null | undefined;
+}>;
+
+
+export type TaskPageQuery = { taskConnection: { edges: Array<{ cursor: string, node: { id: string, title: string, completed: boolean, userId: string, createdAt: string, updatedAt: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export const TaskFieldsFragmentDoc = gql`
     fragment TaskFields on Task {
@@ -179,4 +226,24 @@ export const DeleteTaskDocument = gql`
 
 export function useDeleteTaskMutation() {
   return Urql.useMutation<DeleteTaskMutation, DeleteTaskMutationVariables>(DeleteTaskDocument);
+};
+export const TaskPageDocument = gql`
+    query TaskPage($first: Int!, $after: String, $completed: Boolean) {
+  taskConnection(first: $first, after: $after, completed: $completed) {
+    edges {
+      cursor
+      node {
+        ...TaskFields
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    ${TaskFieldsFragmentDoc}`;
+
+export function useTaskPageQuery(options: Omit<Urql.UseQueryArgs<TaskPageQueryVariables>, 'query'>) {
+  return Urql.useQuery<TaskPageQuery, TaskPageQueryVariables>({ query: TaskPageDocument, ...options });
 };
