@@ -25,8 +25,10 @@ const envSchema = z.object({
   DATABASE_URL: optional(
     z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// connection string' }),
   ),
+  DATABASE_POOL_SIZE: z.preprocess(emptyAsUnset, z.coerce.number().int().min(1).max(1000).default(10)),
   PGLITE_DATA_DIR: z.preprocess(emptyAsUnset, z.string().default('.data/pglite')),
   MIGRATE_ON_START: z.preprocess(emptyAsUnset, z.stringbool().default(true)),
+  WEB_CONCURRENCY: optional(z.coerce.number().int().min(1).max(256)),
   BETTER_AUTH_SECRET: optional(
     z.string().refine((s) => Buffer.byteLength(s) >= MIN_SECRET_BYTES, {
       error: `must be at least ${MIN_SECRET_BYTES} bytes (generate one with: openssl rand -base64 32)`,

@@ -19,7 +19,7 @@ try {
 const logger = createLogger(env.LOG_LEVEL);
 let database;
 try {
-  database = await openDatabase({ url: env.DATABASE_URL, pgliteDataDir: env.PGLITE_DATA_DIR });
+  database = await openDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, pgliteDataDir: env.PGLITE_DATA_DIR });
 } catch (error) {
   if (!(error instanceof DirectoryInUseError)) throw error;
   logger.fatal(error.message);

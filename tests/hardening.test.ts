@@ -153,6 +153,26 @@ describe('slow clients', () => {
   });
 });
 
+describe('malformed requests', () => {
+  test('a Host header the URL parser refuses is a 400, not a 500', async () => {
+    const server = createHttpServer(api.app.requestListener);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const socket = connect(port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.write(`GET /api/tasks HTTP/1.1\r\nHost: undefined:undefined\r\nAuthorization: Bearer ${alice.token}\r\nConnection: close\r\n\r\n`);
+      await new Promise((resolve) => socket.on('close', resolve));
+
+      expect(received).toMatch(/^HTTP\/1\.1 400/);
+      expect(received).toContain('{"detail":"Bad Request"}');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe('CORS', () => {
   test('an allowed origin is answered with itself, without credentials', async () => {
     const response = await alice.request('GET', '/api/tasks', { headers: { origin: 'http://localhost:3000' } });

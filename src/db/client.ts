@@ -23,13 +23,15 @@ export interface Database {
 export interface DatabaseOptions {
   /** A postgresql:// URL; without one the embedded database is used. */
   url?: string | undefined;
+  /** Most connections the app opens to PostgreSQL (default 10). */
+  poolSize?: number | undefined;
   /** Where the embedded database keeps its files; `memory://` keeps them in memory. */
   pgliteDataDir?: string | undefined;
 }
 
-export async function openDatabase({ url, pgliteDataDir = 'memory://' }: DatabaseOptions): Promise<Database> {
+export async function openDatabase({ url, poolSize = 10, pgliteDataDir = 'memory://' }: DatabaseOptions): Promise<Database> {
   if (url) {
-    const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+    const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolSize }) });
     const adapterFactory = new PrismaPg({ connectionString: url, max: 1 });
     return { kind: 'postgres', prisma, adapterFactory, close: () => prisma.$disconnect() };
   }

@@ -5,8 +5,17 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { limits as defaults, type Limits } from './limits.js';
 
-export function createHttpServer(listener: RequestListener, overrides: Partial<Limits> = {}): Server {
+export function createHttpServer(app: RequestListener, overrides: Partial<Limits> = {}): Server {
   const limits = { ...defaults, ...overrides };
+  // A Host the URL parser refuses (`Host: a b`) would otherwise fail deep in the adapter as a 500.
+  const listener: RequestListener = (request, response) => {
+    if (!URL.canParse(`http://${request.headers.host ?? 'localhost'}${request.url ?? '/'}`)) {
+      response.writeHead(400, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+      response.end('{"detail":"Bad Request"}');
+      return;
+    }
+    app(request, response);
+  };
   const server = createServer(
     {
       maxHeaderSize: limits.maxHeaderBytes,

@@ -19,7 +19,8 @@ export function toSnakeCaseKeys(value: unknown): unknown {
   // GraphQL result objects are null-prototype; anything else (a Date) is a leaf.
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== null && proto !== Object.prototype) return value;
+  const record = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) out[snakeCase(key)] = toSnakeCaseKeys(field);
+  for (const key in record) out[snakeCase(key)] = toSnakeCaseKeys(record[key]);
   return out;
 }

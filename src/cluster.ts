@@ -1,0 +1,48 @@
+/**
+ * One server process per core on one host (node:cluster). The primary applies migrations once, then forks
+ * WEB_CONCURRENCY workers (default: the cores available) that share the port, and replaces a worker that
+ * dies. Needs DATABASE_URL: the embedded database belongs to one process.
+ */
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { openDatabase } from './db/client.js';
+import { applyMigrations } from './db/migrate.js';
+import { EnvError, loadDotEnvFile, loadEnv } from './env.js';
+import { createLogger } from './logger.js';
+
+if (cluster.isPrimary) {
+  loadDotEnvFile();
+  let env;
+  try {
+    env = loadEnv();
+    if (!env.DATABASE_URL) throw new EnvError('Invalid environment:\n  DATABASE_URL: required to run several processes');
+  } catch (error) {
+    console.error(error instanceof EnvError ? error.message : error);
+    process.exit(1);
+  }
+  const logger = createLogger(env.LOG_LEVEL);
+  if (env.MIGRATE_ON_START) {
+    const database = await openDatabase({ url: env.DATABASE_URL, poolSize: 1 });
+    const applied = await applyMigrations(database.adapterFactory);
+    await database.close();
+    if (applied.length > 0) logger.info({ applied }, 'applied migrations');
+  }
+  const workers = env.WEB_CONCURRENCY ?? availableParallelism();
+  let stopping = false;
+  const fork = () => cluster.fork({ MIGRATE_ON_START: 'false' });
+  for (let i = 0; i < workers; i++) fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    logger.error({ pid: worker.process.pid, code, signal }, 'worker died; starting another');
+    fork();
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      stopping = true;
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+      cluster.disconnect(() => process.exit(0));
+    });
+  }
+} else {
+  await import('./server.js');
+}
