@@ -7,7 +7,8 @@
  *
  * Options (environment): BENCH_DATABASE_URL, BENCH_DURATION (seconds per run, default 10),
  * BENCH_CONNECTIONS (default 100), BENCH_SCENARIOS (comma-separated names), BENCH_CLUSTER=1 to add runs of
- * `npm run start:cluster` (one process per core) for comparison.
+ * `npm run start:cluster` (one process per core) for comparison; BENCH_OURS_NODE_OPTIONS (e.g.
+ * --max-old-space-size=160) to try V8 settings on this server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -65,6 +66,8 @@ interface Scenario {
   verify(server: ServerName, response: { status: number; body: unknown; link: string | null }, request: Request): void;
   /** Only this server takes part (ours only: GraphQL), compared with `compareWith` of the bare server. */
   oursOnly?: boolean;
+  /** Requests slow enough (seconds each under load) to need a longer run for a steady rate. */
+  slow?: boolean;
   compareWith?: string;
 }
 
@@ -159,6 +162,7 @@ async function start(name: ServerName, port: number): Promise<Server> {
     BETTER_AUTH_SECRET: secret,
     MIGRATE_ON_START: 'false',
     LOG_LEVEL: 'warn',
+    ...(name !== 'bare' && process.env.BENCH_OURS_NODE_OPTIONS && { NODE_OPTIONS: process.env.BENCH_OURS_NODE_OPTIONS }),
   };
   const script = { bare: 'bench/bare-server.mjs', ours: 'dist/server.js', 'ours×cores': 'dist/cluster.js' }[name];
   const child = spawn(process.execPath, [join(root, script)], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -240,12 +244,14 @@ function scenarios(f: Fixture): Scenario[] {
     },
     {
       name: 'full list (10k tasks)',
+      slow: true,
       next: () => ({ method: 'GET', path: '/api/tasks', userId: f.bigUser }),
       verify: listOf(BIG_TASKS),
     },
     {
       name: 'full list via GraphQL',
       oursOnly: true,
+      slow: true,
       compareWith: 'full list (10k tasks)',
       next: () => ({
         method: 'POST',
@@ -341,12 +347,14 @@ async function load(f: Fixture, server: Server, scenario: Scenario, counter: { n
       url: server.origin,
       connections,
       duration: seconds,
+      // A 10,000-task list at 100 connections takes seconds per request, on either server.
+      timeout: scenario.slow ? 120 : 10,
       // Spread the request autocannon passes in: it carries the host and port the Host header is made of.
       requests: [{ setupRequest: (request) => ({ ...request, ...requestInit(f, scenario.next(server.name, counter.n++)) }) }],
     });
   await run(2); // warm-up: JIT, connection pools, caches
   resetPeakRss(server);
-  const result = await run(duration);
+  const result = await run(scenario.slow ? duration * 2 : duration);
   return {
     scenario: scenario.name,
     server: server.name,
