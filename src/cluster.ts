@@ -1,12 +1,11 @@
 /**
- * One server process per core on one host (node:cluster). The primary applies migrations once, then forks
- * WEB_CONCURRENCY workers (default: the cores available) that share the port, and replaces a worker that
- * dies. Needs DATABASE_URL: the embedded database belongs to one process.
+ * One server process per core on one host (node:cluster): WEB_CONCURRENCY workers (default: the cores
+ * available) share the port, and a worker that dies is replaced. Each worker migrates on start as a single
+ * server would; PostgreSQL's migration lock lets one apply and the others find nothing to do. Needs
+ * DATABASE_URL: the embedded database belongs to one process.
  */
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import { openDatabase } from './db/client.js';
-import { applyMigrations } from './db/migrate.js';
 import { EnvError, loadDotEnvFile, loadEnv } from './env.js';
 import { createLogger } from './logger.js';
 
@@ -21,15 +20,9 @@ if (cluster.isPrimary) {
     process.exit(1);
   }
   const logger = createLogger(env.LOG_LEVEL);
-  if (env.MIGRATE_ON_START) {
-    const database = await openDatabase({ url: env.DATABASE_URL, poolSize: 1 });
-    const applied = await applyMigrations(database.adapterFactory);
-    await database.close();
-    if (applied.length > 0) logger.info({ applied }, 'applied migrations');
-  }
   const workers = env.WEB_CONCURRENCY ?? availableParallelism();
   let stopping = false;
-  const fork = () => cluster.fork({ MIGRATE_ON_START: 'false' });
+  const fork = () => cluster.fork();
   for (let i = 0; i < workers; i++) fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;

@@ -19,11 +19,11 @@ export type ErrorCode = keyof typeof httpStatusByCode;
 export class AppError extends GraphQLError {
   readonly code: ErrorCode;
 
-  constructor(message: string, code: ErrorCode) {
+  constructor(message: string, code: ErrorCode, extensions: Record<string, unknown> = {}) {
     // Expected outcomes (a 404, a bad title) need no stack trace, and capturing one is most of their cost.
     const stackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
-    super(message, { extensions: { code } });
+    super(message, { extensions: { code, ...extensions } });
     Error.stackTraceLimit = stackTraceLimit;
     this.code = code;
   }
@@ -73,7 +73,10 @@ export class ServiceUnavailableError extends AppError {
     /** Seconds the client should wait before retrying (`Retry-After`). */
     readonly retryAfterSeconds = 5,
   ) {
-    super(message, 'SERVICE_UNAVAILABLE');
+    // `http` makes /graphql answer 503 with Retry-After too (Yoga reads it, and strips it from the body).
+    super(message, 'SERVICE_UNAVAILABLE', {
+      http: { status: 503, headers: { 'retry-after': String(retryAfterSeconds) } },
+    });
   }
 }
 

@@ -11,4 +11,8 @@ export interface ServerContext {
    * of this context whose own properties do not come back; a shared object's do.
    */
   page?: { nextCursor: string | null };
+  /** This request's id (`x-request-id`), for the log and the response. */
+  requestId?: string;
+  /** performance.now() when the request arrived; unset for requests that are not logged. */
+  startedAt?: number;
 }

@@ -1,13 +1,21 @@
-import { openDatabase } from './db/client.js';
+/**
+ * Starts the server and looks after its life: serves at once, applies migrations (retrying until the
+ * database is there), and on SIGTERM/SIGINT stops accepting, lets requests in flight finish within
+ * SHUTDOWN_GRACE_MS, closes the database and exits 0; a second signal or an overrun exits 1.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openDatabase, type Database } from './db/client.js';
 import { DirectoryInUseError } from './db/directory-lock.js';
 import { applyMigrations } from './db/migrate.js';
-import { EnvError, loadDotEnvFile, loadEnv } from './env.js';
+import { EnvError, loadDotEnvFile, loadEnv, type Env } from './env.js';
 import { createHttpServer } from './http/server.js';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { Readiness } from './readiness.js';
 import { createApp } from './yoga.js';
 
 loadDotEnvFile();
-let env;
+let env: Env;
 try {
   env = loadEnv();
 } catch (error) {
@@ -17,18 +25,29 @@ try {
 }
 
 const logger = createLogger(env.LOG_LEVEL);
-let database;
+// A fault somewhere async (a dropped connection, say) is logged; it must not take the process down.
+process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+
+let database: Database;
 try {
-  database = await openDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, pgliteDataDir: env.PGLITE_DATA_DIR });
+  database = await openDatabase({
+    url: env.DATABASE_URL,
+    poolSize: env.DATABASE_POOL_SIZE,
+    connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    onPoolError: (error) => logger.warn({ err: { message: error.message } }, 'database connection lost'),
+    pgliteDataDir: env.PGLITE_DATA_DIR,
+  });
 } catch (error) {
   if (!(error instanceof DirectoryInUseError)) throw error;
   logger.fatal(error.message);
   process.exit(1);
 }
-if (env.MIGRATE_ON_START) {
-  const applied = await applyMigrations(database.adapterFactory);
-  if (applied.length > 0) logger.info({ applied }, 'applied migrations');
-}
+
+const readiness = new Readiness(database.prisma);
+let stopping = false;
+// The embedded database is local and cannot be "down": migrate before serving.
+if (env.MIGRATE_ON_START && database.kind === 'pglite') await migrate(database, logger);
 
 const app = createApp({
   prisma: database.prisma,
@@ -37,6 +56,9 @@ const app = createApp({
   corsOrigins: env.CORS_ORIGINS,
   production: env.NODE_ENV === 'production',
   introspection: env.GRAPHQL_INTROSPECTION,
+  readiness,
+  metrics: createMetrics({ poolStats: database.poolStats, processMetrics: true }),
+  metricsToken: env.METRICS_TOKEN,
 });
 const server = createHttpServer(app.requestListener);
 server.listen(env.PORT, env.HOST, () => {
@@ -47,9 +69,52 @@ server.listen(env.PORT, env.HOST, () => {
     'task gateway listening',
   );
 });
+if (env.MIGRATE_ON_START && database.kind === 'postgres') void migrateUntilDone(database, logger);
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    server.close(() => void database.close().then(() => process.exit(0)));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => shutdown(signal));
+
+function shutdown(signal: NodeJS.Signals): void {
+  if (stopping) {
+    logger.warn({ signal }, 'second signal: exiting now');
+    process.exit(1);
+  }
+  stopping = true;
+  readiness.shuttingDown = true;
+  logger.info({ signal, graceMs: env.SHUTDOWN_GRACE_MS }, 'shutting down: finishing requests in flight');
+  setTimeout(() => {
+    logger.error('requests still running at the end of the grace period: exiting');
+    process.exit(1);
+  }, env.SHUTDOWN_GRACE_MS);
+  server.close(() => {
+    database.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'closing the database failed');
+        process.exit(1);
+      },
+    );
   });
+  server.closeIdleConnections();
+}
+
+async function migrate(db: Database, log: Logger): Promise<void> {
+  const applied = await applyMigrations(db.adapterFactory);
+  if (applied.length > 0) log.info({ applied }, 'applied migrations');
+  readiness.markMigrated();
+}
+
+/** Applies migrations, retrying with backoff while the database is unreachable; instances race safely. */
+async function migrateUntilDone(db: Database, log: Logger): Promise<void> {
+  for (let delay = 500; !stopping; delay = Math.min(delay * 2, 10_000)) {
+    try {
+      await migrate(db, log);
+      return;
+    } catch (error) {
+      log.warn({ err: { message: (error as Error).message }, retryInMs: delay }, 'migrations not applied yet: database unavailable');
+      await sleep(delay);
+    }
+  }
 }

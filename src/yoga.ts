@@ -5,22 +5,27 @@
 import { fileURLToPath } from 'node:url';
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { createYoga, type Plugin } from 'graphql-yoga';
+import { createYoga, maskError, type Plugin } from 'graphql-yoga';
 import { createBearerVerifier, type AuthConfig } from './auth/bearer.js';
 import { useGraphQLAuthentication } from './auth/plugin.js';
 import type { PrismaClient } from './db/client.js';
-import { INTERNAL_ERROR_MESSAGE } from './errors.js';
+import { isDatabaseUnavailable } from './db/unavailable.js';
+import { INTERNAL_ERROR_MESSAGE, ServiceUnavailableError } from './errors.js';
+import { READY_PATH, useReadiness } from './http/health.js';
 import { corsPolicy } from './http/cors.js';
 import { limits } from './http/limits.js';
+import { useObservability } from './http/observability.js';
 import { filesIn, useStaticFiles } from './http/static-files.js';
 import { useSecurityHeaders } from './http/security-headers.js';
 import type { Logger } from './logger.js';
+import { METRICS_PATH, createMetrics, useMetricsEndpoint, type Metrics } from './metrics.js';
 import { useOperationLimits } from './operation-limits.js';
 import { DOCS_PATH, OPENAPI_PATH, useApiDocs } from './rest/docs.js';
 import { useRestApi } from './rest/plugin.js';
 import { detailResponse } from './rest/responses.js';
 import type { Context } from './schema/builder.js';
 import { schema } from './schema/index.js';
+import { Readiness } from './readiness.js';
 import type { ServerContext } from './server-context.js';
 import { version } from './version.js';
 
@@ -36,6 +41,11 @@ export interface AppOptions {
   introspection?: boolean;
   /** The built web page, served at / when present. */
   webDir?: string;
+  /** What /readyz reports; by default one that checks the database and migrations. */
+  readiness?: Readiness;
+  metrics?: Metrics;
+  /** When set, /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken?: string | undefined;
 }
 
 export const GRAPHQL_ENDPOINT = '/graphql';
@@ -48,9 +58,11 @@ const webPageCsp =
 
 export function createApp(options: AppOptions) {
   const { prisma, auth, logger, corsOrigins = [], production = false, introspection = true, webDir = WEB_DIR } = options;
+  const readiness = options.readiness ?? new Readiness(prisma);
+  const metrics = options.metrics ?? createMetrics();
   const verify = createBearerVerifier(auth);
   const webFiles = filesIn(webDir, '/');
-  const served = new Set([GRAPHQL_ENDPOINT, HEALTH_ENDPOINT, OPENAPI_PATH, DOCS_PATH]);
+  const served = new Set([GRAPHQL_ENDPOINT, HEALTH_ENDPOINT, READY_PATH, METRICS_PATH, OPENAPI_PATH, DOCS_PATH]);
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_ENDPOINT,
@@ -73,9 +85,23 @@ export function createApp(options: AppOptions) {
       warn: (...args: unknown[]) => logger.warn(args),
       error: (error: unknown) => logger.error({ err: error }, 'request failed'),
     },
-    maskedErrors: { errorMessage: INTERNAL_ERROR_MESSAGE, isDev: false },
+    maskedErrors: {
+      errorMessage: INTERNAL_ERROR_MESSAGE,
+      isDev: false,
+      maskError(error, message) {
+        // A database that is down, unreachable or overloaded is a 503 the client can retry, not a 500.
+        if (isDatabaseUnavailable(error)) {
+          logger.warn({ err: { message: (error as Error).message } }, 'database unavailable');
+          return new ServiceUnavailableError();
+        }
+        return maskError(error, message, false);
+      },
+    },
     context: ({ userId }) => ({ prisma, userId: userId ?? null }),
     plugins: [
+      useObservability({ logger, metrics, quietPaths: [HEALTH_ENDPOINT, READY_PATH, METRICS_PATH], knownPaths: served }),
+      useReadiness(readiness),
+      useMetricsEndpoint(metrics, options.metricsToken),
       // Compiled execution (graphql-jit): measured in bench/RESULTS.md.
       useGraphQlJit(),
       useRequestErrorStatus(),

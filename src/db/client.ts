@@ -1,12 +1,15 @@
 /**
  * The database, chosen by configuration: a real PostgreSQL through @prisma/adapter-pg when a URL is given,
  * otherwise an embedded PostgreSQL (PGlite) kept in a local directory.
+ *
+ * On PostgreSQL every wait is bounded, so a database that is down, overloaded or silently unreachable
+ * costs a request seconds, not forever: connecting and waiting for a pooled connection time out, and so
+ * does each statement, on the server and, for a network that swallows packets, on the client.
  */
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
+import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { lockDirectory } from './directory-lock.js';
 
@@ -17,6 +20,8 @@ export interface Database {
   prisma: PrismaClient;
   /** For the schema engine (migrations): on PostgreSQL a single connection, so its lock and its work share one. */
   adapterFactory: SqlMigrationAwareDriverAdapterFactory;
+  /** Connections of the app's pool (PostgreSQL only). */
+  poolStats?: () => { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -25,23 +30,58 @@ export interface DatabaseOptions {
   url?: string | undefined;
   /** Most connections the app opens to PostgreSQL (default 10). */
   poolSize?: number | undefined;
+  /** Milliseconds to open a connection, or to wait for a free one from the pool (default 5000). */
+  connectTimeoutMs?: number | undefined;
+  /** Milliseconds a statement may run (default 10000). */
+  statementTimeoutMs?: number | undefined;
+  /** Called when an idle pooled connection fails (the pool drops it; nothing else to do but note it). */
+  onPoolError?: ((error: Error) => void) | undefined;
   /** Where the embedded database keeps its files; `memory://` keeps them in memory. */
   pgliteDataDir?: string | undefined;
 }
 
-export async function openDatabase({ url, poolSize = 10, pgliteDataDir = 'memory://' }: DatabaseOptions): Promise<Database> {
-  if (url) {
-    const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolSize }) });
-    const adapterFactory = new PrismaPg({ connectionString: url, max: 1 });
-    return { kind: 'postgres', prisma, adapterFactory, close: () => prisma.$disconnect() };
-  }
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const { url, pgliteDataDir = 'memory://' } = options;
+  return url ? openPostgres(url, options) : openPGlite(pgliteDataDir);
+}
+
+function openPostgres(url: string, options: DatabaseOptions): Database {
+  const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
+  const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
+  const config: pg.PoolConfig = {
+    connectionString: url,
+    connectionTimeoutMillis: connectTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    // A little longer than the server's own limit: this one fires only when no answer can come back at all.
+    query_timeout: statementTimeoutMs + 1_000,
+    keepAlive: true,
+    application_name: new URL(url).searchParams.get('application_name') ?? 'task-gateway',
+  };
+  const pool = new pg.Pool({ ...config, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
+  pool.on('error', (error) => options.onPoolError?.(error));
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    kind: 'postgres',
+    prisma,
+    adapterFactory: new PrismaPg({ ...config, max: 1 }),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+async function openPGlite(dataDir: string): Promise<Database> {
+  // Loaded only when used: a PostgreSQL deployment never pays for the embedded database's code.
+  const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
   let unlock = () => {};
-  if (!pgliteDataDir.includes('://')) {
-    mkdirSync(pgliteDataDir, { recursive: true });
-    unlock = lockDirectory(pgliteDataDir);
+  if (!dataDir.includes('://')) {
+    mkdirSync(dataDir, { recursive: true });
+    unlock = lockDirectory(dataDir);
   }
   try {
-    const pglite = await PGlite.create(pgliteDataDir);
+    const pglite = await PGlite.create(dataDir);
     const adapterFactory = new PrismaPGlite(pglite);
     const prisma = new PrismaClient({ adapter: adapterFactory });
     return {

@@ -5,9 +5,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { noFilters, withSchemaEngine, type MigrationList } from './schema-engine.js';
 
 export const migrationsDir = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
@@ -37,6 +35,11 @@ export async function readMigrations(baseDir = migrationsDir): Promise<Migration
   };
 }
 
+/** The names of the migrations in prisma/migrations, oldest first. */
+export async function migrationNames(baseDir = migrationsDir): Promise<string[]> {
+  return (await readMigrations(baseDir)).migrationDirectories.map((d) => d.path);
+}
+
 /** Applies every migration not yet applied; returns the names it applied. */
 export async function applyMigrations(adapterFactory: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
   const migrationsList = await readMigrations();
@@ -51,6 +54,7 @@ export async function applyMigrations(adapterFactory: SqlMigrationAwareDriverAda
  * `prisma/schema.prisma`), or null when they agree. Replays the migrations on a throwaway in-memory PGlite.
  */
 export async function pendingSchemaChange(schema?: string): Promise<string | null> {
+  const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
   const pglite = await PGlite.create();
   try {
     const adapterFactory = new PrismaPGlite(pglite);

@@ -27,8 +27,11 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts the server on a port of its choosing (PORT=0, so parallel tests never race for one). */
-export async function startServer(workDir: string, env: NodeJS.ProcessEnv): Promise<RunningServer> {
+/**
+ * Starts the server on a port of its choosing (PORT=0, so parallel tests never race for one) and, unless
+ * told not to, waits until /readyz says it is ready.
+ */
+export async function startServer(workDir: string, env: NodeJS.ProcessEnv, { waitReady = true } = {}): Promise<RunningServer> {
   const child = spawn(tsx, [join(root, 'src/server.ts')], { cwd: workDir, env: { ...env, PORT: '0' } });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -40,6 +43,12 @@ export async function startServer(workDir: string, env: NodeJS.ProcessEnv): Prom
     if (child.exitCode !== null || Date.now() - started > 30_000) throw new Error(`server did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
     url = /"url":"(http:\/\/[^"]+)","database".*"msg":"task gateway listening"/.exec(output)?.[1];
+  }
+  while (waitReady) {
+    const ready = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+    if (ready) break;
+    if (child.exitCode !== null || Date.now() - started > 60_000) throw new Error(`server did not get ready:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
   return {
     url,

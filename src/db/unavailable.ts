@@ -1,0 +1,36 @@
+/**
+ * Whether an error means "the database cannot serve us right now" (down, unreachable, overloaded, not
+ * migrated yet) rather than a bug: those become 503 with Retry-After, never 500. Errors arrive in several
+ * shapes: Prisma's codes, the driver adapter's error kinds, PostgreSQL's SQLSTATEs, node-postgres'
+ * messages and Node's socket error codes, possibly wrapped as `cause`.
+ */
+
+/** Prisma: can't reach, timed out, socket timeout, connection closed, pool timeout, too many connections, table missing. */
+const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2021', 'P2024', 'P2037']);
+const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'TableDoesNotExist']);
+/** SQLSTATE: admin/crash shutdown, cannot connect now, too many connections, statement timeout. */
+const SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '57014']);
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** node-postgres reports its own timeouts and lost connections only in words. */
+const PG_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection ended unexpectedly/;
+
+export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
+  if (error === null || typeof error !== 'object' || depth > 8) return false;
+  const e = error as {
+    code?: unknown;
+    originalCode?: unknown;
+    kind?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    originalError?: unknown;
+    meta?: unknown;
+  };
+  for (const code of [e.code, e.originalCode]) {
+    if (typeof code !== 'string') continue;
+    if (PRISMA_CODES.has(code) || SQLSTATES.has(code) || SOCKET_CODES.has(code) || code.startsWith('08')) return true;
+  }
+  if (typeof e.kind === 'string' && ADAPTER_KINDS.has(e.kind)) return true;
+  if (typeof e.message === 'string' && PG_MESSAGES.test(e.message)) return true;
+  const adapterError = (e.meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError;
+  return [e.cause, e.originalError, adapterError].some((inner) => isDatabaseUnavailable(inner, depth + 1));
+}

@@ -1,0 +1,90 @@
+/**
+ * Prometheus metrics, served at /metrics: requests and their latency per route and status, GraphQL
+ * operations (over /graphql and through the REST routes), database pool usage, and Node's process metrics.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Plugin } from 'graphql-yoga';
+import { timingSafeEqual } from 'node:crypto';
+
+export const METRICS_PATH = '/metrics';
+
+/** Operation names come from clients: past this many distinct ones, the rest are counted as "other". */
+const MAX_OPERATION_NAMES = 100;
+
+export interface Metrics {
+  registry: Registry;
+  observeRequest(method: string, route: string, status: number, seconds: number): void;
+  countOperation(source: 'graphql' | 'rest', type: string, name: string | undefined): void;
+}
+
+export function createMetrics(
+  options: { poolStats?: (() => { total: number; idle: number; waiting: number }) | undefined; processMetrics?: boolean } = {},
+): Metrics {
+  const { poolStats, processMetrics = false } = options;
+  const registry = new Registry();
+  // Memory, CPU, event-loop lag, GC: once per process (the server's registry), not per app a test builds.
+  if (processMetrics) collectDefaultMetrics({ register: registry });
+  const labelNames = ['method', 'route', 'status'] as const;
+  const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests answered', labelNames, registers: [registry] });
+  const latency = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from request to response',
+    labelNames,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const operations = new Counter({
+    name: 'graphql_operations_total',
+    help: 'GraphQL operations executed, over /graphql or through a REST route',
+    labelNames: ['source', 'type', 'name'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'db_pool_connections',
+    help: 'Connections of the PostgreSQL pool: total open, idle, and requests waiting for one',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const stats = poolStats?.();
+      if (!stats) return;
+      this.set({ state: 'total' }, stats.total);
+      this.set({ state: 'idle' }, stats.idle);
+      this.set({ state: 'waiting' }, stats.waiting);
+    },
+  });
+  const names = new Set<string>();
+  return {
+    registry,
+    observeRequest(method, route, status, seconds) {
+      const labels = { method, route, status: String(status) };
+      requests.inc(labels);
+      latency.observe(labels, seconds);
+    },
+    countOperation(source, type, name) {
+      let label = name ?? 'anonymous';
+      if (!names.has(label)) {
+        if (names.size >= MAX_OPERATION_NAMES || !/^[A-Za-z_]\w{0,63}$/.test(label)) label = 'other';
+        else names.add(label);
+      }
+      operations.inc({ source, type, name: label });
+    },
+  };
+}
+
+/** GET /metrics, behind `Authorization: Bearer <METRICS_TOKEN>` when a token is configured. */
+export function useMetricsEndpoint(metrics: Metrics, token: string | undefined): Plugin {
+  const expected = token === undefined ? undefined : Buffer.from(`Bearer ${token}`);
+  return {
+    async onRequest({ request, url, endResponse, fetchAPI }) {
+      if (url.pathname !== METRICS_PATH) return;
+      if (expected) {
+        const given = Buffer.from(request.headers.get('authorization') ?? '');
+        if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+          endResponse(fetchAPI.Response.json({ detail: 'Not authenticated' }, { status: 401, headers: { 'www-authenticate': 'Bearer' } }));
+          return;
+        }
+      }
+      endResponse(new fetchAPI.Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }));
+    },
+  };
+}
