@@ -12,6 +12,16 @@ export interface ReadinessReport {
   reason?: string;
 }
 
+/** An error and its causes as one string, to look for a code in. */
+function describe(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    parts.push(String((e as { message?: unknown }).message), JSON.stringify((e as { meta?: unknown }).meta ?? null));
+    e = (e as { cause?: unknown }).cause;
+  }
+  return parts.join(' ');
+}
+
 export class Readiness {
   shuttingDown = false;
   private migrated = false;
@@ -60,9 +70,8 @@ export class Readiness {
         this.migrated = true;
         return { ready: true };
       } catch (error) {
-        // Before any migration the table itself is missing.
-        const code = (error as { code?: unknown }).code;
-        return { ready: false, reason: code === 'P2010' || code === 'P2021' ? 'migrations not applied' : 'database unavailable' };
+        // Before any migration the table itself is missing (SQLSTATE 42P01).
+        return { ready: false, reason: /42P01|does not exist/.test(describe(error)) ? 'migrations not applied' : 'database unavailable' };
       }
     })();
     try {

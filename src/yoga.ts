@@ -5,12 +5,12 @@
 import { fileURLToPath } from 'node:url';
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { createYoga, maskError, type Plugin } from 'graphql-yoga';
+import { createYoga, type Plugin } from 'graphql-yoga';
 import { createBearerVerifier, type AuthConfig } from './auth/bearer.js';
 import { useGraphQLAuthentication } from './auth/plugin.js';
 import type { PrismaClient } from './db/client.js';
-import { isDatabaseUnavailable } from './db/unavailable.js';
-import { INTERNAL_ERROR_MESSAGE, ServiceUnavailableError } from './errors.js';
+import { useDatabaseUnavailable } from './db/unavailable.js';
+import { INTERNAL_ERROR_MESSAGE } from './errors.js';
 import { READY_PATH, useReadiness } from './http/health.js';
 import { corsPolicy } from './http/cors.js';
 import { limits } from './http/limits.js';
@@ -85,23 +85,14 @@ export function createApp(options: AppOptions) {
       warn: (...args: unknown[]) => logger.warn(args),
       error: (error: unknown) => logger.error({ err: error }, 'request failed'),
     },
-    maskedErrors: {
-      errorMessage: INTERNAL_ERROR_MESSAGE,
-      isDev: false,
-      maskError(error, message) {
-        // A database that is down, unreachable or overloaded is a 503 the client can retry, not a 500.
-        if (isDatabaseUnavailable(error)) {
-          logger.warn({ err: { message: (error as Error).message } }, 'database unavailable');
-          return new ServiceUnavailableError();
-        }
-        return maskError(error, message, false);
-      },
-    },
+    maskedErrors: { errorMessage: INTERNAL_ERROR_MESSAGE, isDev: false },
     context: ({ userId }) => ({ prisma, userId: userId ?? null }),
     plugins: [
       useObservability({ logger, metrics, quietPaths: [HEALTH_ENDPOINT, READY_PATH, METRICS_PATH], knownPaths: served }),
       useReadiness(readiness),
       useMetricsEndpoint(metrics, options.metricsToken),
+      // A database that is down, unreachable or overloaded is a 503 the client can retry, not a 500.
+      useDatabaseUnavailable(logger),
       // Compiled execution (graphql-jit): measured in bench/RESULTS.md.
       useGraphQlJit(),
       useRequestErrorStatus(),

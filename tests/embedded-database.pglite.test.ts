@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { baseEnv, makeWorkDir, runServerToExit, startServer } from './support/server-process.js';
+import { baseEnv, makeWorkDir, mintToken, runServerToExit, startServer } from './support/server-process.js';
 
 const workDir = makeWorkDir();
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
@@ -20,6 +20,29 @@ describe('the embedded database directory', () => {
       expect((await fetch(`${first.url}/api/tasks`)).status).toBe(401);
     } finally {
       expect(await first.stop(), first.output()).toBe(0);
+    }
+  });
+
+  test('a write acknowledged just before kill -9 is there after the restart', async () => {
+    const env = baseEnv({ PGLITE_DATA_DIR: join(workDir, 'durable') }, { embedded: true });
+    const authorization = `Bearer ${mintToken(workDir, 'durable-user', env)}`;
+    const victim = await startServer(workDir, env);
+    const created = await fetch(`${victim.url}/api/tasks`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/json' },
+      body: '{"title":"acknowledged"}',
+    });
+    expect(created.status).toBe(201);
+    await victim.stop('SIGKILL');
+    const { id } = (await created.json()) as { id: string };
+
+    const revived = await startServer(workDir, env);
+    try {
+      const fetched = await fetch(`${revived.url}/api/tasks/${id}`, { headers: { authorization } });
+      expect(fetched.status).toBe(200);
+      expect(await fetched.json()).toMatchObject({ id, title: 'acknowledged' });
+    } finally {
+      expect(await revived.stop(), revived.output()).toBe(0);
     }
   });
 

@@ -8,6 +8,14 @@ import { testDatabaseKind } from './database.js';
 
 export const root = resolve(import.meta.dirname, '../..');
 export const tsx = join(root, 'node_modules/.bin/tsx');
+/**
+ * How to run a TypeScript entry point as one process: node with tsx's loader (the tsx CLI would put a
+ * wrapper process in front, and a kill -9 would stop only the wrapper).
+ */
+export const nodeWithTsx = (entry: string) => ({
+  command: process.execPath,
+  args: ['--import', import.meta.resolve('tsx'), join(root, entry)],
+});
 /** A scratch working directory, like a fresh checkout's, for the processes of one test file. */
 export function makeWorkDir(): string {
   return mkdtempSync(join(tmpdir(), 'task-gateway-'));
@@ -24,6 +32,8 @@ export interface RunningServer {
   url: string;
   child: ChildProcess;
   output: () => string;
+  /** The exit code once the process has exited (null if a signal killed it). */
+  exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -32,7 +42,8 @@ export interface RunningServer {
  * told not to, waits until /readyz says it is ready.
  */
 export async function startServer(workDir: string, env: NodeJS.ProcessEnv, { waitReady = true } = {}): Promise<RunningServer> {
-  const child = spawn(tsx, [join(root, 'src/server.ts')], { cwd: workDir, env: { ...env, PORT: '0' } });
+  const { command, args } = nodeWithTsx('src/server.ts');
+  const child = spawn(command, args, { cwd: workDir, env: { ...env, PORT: '0' } });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -54,6 +65,7 @@ export async function startServer(workDir: string, env: NodeJS.ProcessEnv, { wai
     url,
     child,
     output: () => output,
+    exited,
     stop(signal = 'SIGTERM') {
       child.kill(signal);
       return exited;
@@ -69,5 +81,6 @@ export function mintToken(workDir: string, userId: string, env: NodeJS.ProcessEn
 
 /** Runs the server expecting it to refuse to start; returns its exit code and output. */
 export function runServerToExit(workDir: string, env: NodeJS.ProcessEnv) {
-  return spawnSync(tsx, [join(root, 'src/server.ts')], { cwd: workDir, env: { ...env, PORT: '0' }, encoding: 'utf8', timeout: 30_000 });
+  const { command, args } = nodeWithTsx('src/server.ts');
+  return spawnSync(command, args, { cwd: workDir, env: { ...env, PORT: '0' }, encoding: 'utf8', timeout: 30_000 });
 }
