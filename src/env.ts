@@ -27,7 +27,13 @@ const envSchema = z.object({
   ),
   DATABASE_POOL_SIZE: z.preprocess(emptyAsUnset, z.coerce.number().int().min(1).max(1000).default(10)),
   DATABASE_CONNECT_TIMEOUT_MS: z.preprocess(emptyAsUnset, z.coerce.number().int().min(100).default(5_000)),
-  DATABASE_STATEMENT_TIMEOUT_MS: z.preprocess(emptyAsUnset, z.coerce.number().int().min(100).default(10_000)),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.preprocess(
+    emptyAsUnset,
+    z.coerce.number().int().refine((ms) => ms === 0 || ms >= 100, { error: 'must be 0 (off) or at least 100' }).default(10_000),
+  ),
+  DATABASE_MIGRATION_URL: optional(
+    z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// connection string' }),
+  ),
   SHUTDOWN_GRACE_MS: z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).default(10_000)),
   METRICS_TOKEN: optional(z.string().min(16, { error: 'must be at least 16 characters' })),
   PGLITE_DATA_DIR: z.preprocess(emptyAsUnset, z.string().default('.data/pglite')),

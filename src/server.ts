@@ -35,6 +35,7 @@ try {
     poolSize: env.DATABASE_POOL_SIZE,
     connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
     statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    migrationUrl: env.DATABASE_MIGRATION_URL,
     onPoolError: (error) => logger.warn({ err: { message: error.message } }, 'database connection lost'),
     pgliteDataDir: env.PGLITE_DATA_DIR,
   });

@@ -9,7 +9,12 @@ import { EnvError, loadDotEnvFile, loadEnv } from '../env.js';
 loadDotEnvFile();
 try {
   const env = loadEnv();
-  const database = await openDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, pgliteDataDir: env.PGLITE_DATA_DIR });
+  const database = await openDatabase({
+    url: env.DATABASE_URL,
+    migrationUrl: env.DATABASE_MIGRATION_URL,
+    connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+    pgliteDataDir: env.PGLITE_DATA_DIR,
+  });
   try {
     const applied = await applyMigrations(database.adapterFactory);
     console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'database is up to date');

@@ -32,8 +32,10 @@ export interface DatabaseOptions {
   poolSize?: number | undefined;
   /** Milliseconds to open a connection, or to wait for a free one from the pool (default 5000). */
   connectTimeoutMs?: number | undefined;
-  /** Milliseconds a statement may run (default 10000). */
+  /** Milliseconds a statement may run (default 10000); 0 sends no statement_timeout to the server. */
   statementTimeoutMs?: number | undefined;
+  /** Where migrations connect, when not `url` (Neon: the direct endpoint, as its pooler cannot hold their lock). */
+  migrationUrl?: string | undefined;
   /** Called when an idle pooled connection fails (the pool drops it; nothing else to do but note it). */
   onPoolError?: ((error: Error) => void) | undefined;
   /** Where the embedded database keeps its files; `memory://` keeps them in memory. */
@@ -48,22 +50,22 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 function openPostgres(url: string, options: DatabaseOptions): Database {
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
   const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
-  const config: pg.PoolConfig = {
-    connectionString: url,
+  const config = (connectionString: string): pg.PoolConfig => ({
+    connectionString,
     connectionTimeoutMillis: connectTimeoutMs,
-    statement_timeout: statementTimeoutMs,
+    ...(statementTimeoutMs > 0 && { statement_timeout: statementTimeoutMs }),
     // A little longer than the server's own limit: this one fires only when no answer can come back at all.
-    query_timeout: statementTimeoutMs + 1_000,
+    query_timeout: (statementTimeoutMs || 10_000) + 1_000,
     keepAlive: true,
-    application_name: new URL(url).searchParams.get('application_name') ?? 'task-gateway',
-  };
-  const pool = new pg.Pool({ ...config, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
+    application_name: new URL(connectionString).searchParams.get('application_name') ?? 'task-gateway',
+  });
+  const pool = new pg.Pool({ ...config(url), max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
   pool.on('error', (error) => options.onPoolError?.(error));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     kind: 'postgres',
     prisma,
-    adapterFactory: new PrismaPg({ ...config, max: 1 }),
+    adapterFactory: new PrismaPg({ ...config(options.migrationUrl ?? url), max: 1 }),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
       await prisma.$disconnect();
