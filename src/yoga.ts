@@ -20,7 +20,7 @@ import { useSecurityHeaders } from './http/security-headers.js';
 import type { Logger } from './logger.js';
 import { METRICS_PATH, createMetrics, useMetricsEndpoint, type Metrics } from './metrics.js';
 import { useOperationLimits } from './operation-limits.js';
-import { DOCS_PATH, OPENAPI_PATH, useApiDocs } from './rest/docs.js';
+import { DOCS_PATH, DOCS_PATHS, OPENAPI_PATH, useApiDocs } from './rest/docs.js';
 import { useRestApi } from './rest/plugin.js';
 import { detailResponse } from './rest/responses.js';
 import type { Context } from './schema/builder.js';
@@ -88,7 +88,13 @@ export function createApp(options: AppOptions) {
     maskedErrors: { errorMessage: INTERNAL_ERROR_MESSAGE, isDev: false },
     context: ({ userId }) => ({ prisma, userId: userId ?? null }),
     plugins: [
-      useObservability({ logger, metrics, quietPaths: [HEALTH_ENDPOINT, READY_PATH, METRICS_PATH], knownPaths: served }),
+      useObservability({
+        logger,
+        metrics,
+        quietPaths: [HEALTH_ENDPOINT, READY_PATH, METRICS_PATH],
+        // Route labels: these paths as they are (the build's files are few); anything else is "unmatched".
+        knownPaths: new Set([...served, ...DOCS_PATHS, ...webFiles.map((f) => f.urlPath)]),
+      }),
       useReadiness(readiness),
       useMetricsEndpoint(metrics, options.metricsToken),
       // A database that is down, unreachable or overloaded is a 503 the client can retry, not a 500.

@@ -104,6 +104,8 @@ describe('/metrics', () => {
     await send(app, 'GET', '/api/tasks', { headers: { authorization } });
     await send(app, 'GET', '/api/tasks/abc', { headers: { authorization } });
     await send(app, 'POST', '/graphql', { headers: { authorization }, body: { query: 'query MyTasks { tasks { id } }' } });
+    await send(app, 'GET', '/docs/swagger-ui.css');
+    await send(app, 'GET', '/no/such/page');
 
     const response = await send(app, 'GET', '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
 
@@ -112,6 +114,9 @@ describe('/metrics', () => {
     expect(response.text).toMatch(/http_requests_total\{method="GET",route="\/api\/tasks",status="200"\} \d+/);
     expect(response.text).toMatch(/http_requests_total\{method="GET",route="\/api\/tasks\/:id",status="400"\} \d+/);
     expect(response.text).toMatch(/http_request_duration_seconds_bucket\{le="0\.1",method="GET",route="\/api\/tasks",status="200"\} \d+/);
+    expect(response.text).toMatch(/http_requests_total\{method="GET",route="\/docs\/swagger-ui\.css",status="200"\} \d+/);
+    expect(response.text).toMatch(/http_requests_total\{method="GET",route="unmatched",status="404"\} \d+/);
+    expect(response.text).not.toContain('/no/such/page');
     expect(response.text).toMatch(/graphql_operations_total\{source="graphql",type="query",name="MyTasks"\} 1/);
     expect(response.text).toMatch(/graphql_operations_total\{source="rest",type="query",name="tasks_query"\} \d+/);
     if (testDatabaseKind === 'postgres') expect(response.text).toMatch(/db_pool_connections\{state="total"\} [1-9]/);

@@ -44,6 +44,11 @@ const csp =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
   "connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
+const swaggerFiles = ['swagger-ui-bundle.js', 'swagger-ui.css', 'favicon-32x32.png'];
+
+/** Every path the documentation answers at. */
+export const DOCS_PATHS = [OPENAPI_PATH, DOCS_PATH, `${DOCS_PATH}/`, `${DOCS_PATH}/swagger-initializer.js`, ...swaggerFiles.map((n) => `${DOCS_PATH}/${n}`)];
+
 export function useApiDocs(schema: GraphQLSchema, version: string): Plugin {
   const document = JSON.stringify(createOpenApiDocument(schema, version));
   return useStaticFiles(
@@ -52,7 +57,7 @@ export function useApiDocs(schema: GraphQLSchema, version: string): Plugin {
       { urlPath: DOCS_PATH, source: { content: page }, contentType: 'text/html; charset=utf-8' },
       { urlPath: `${DOCS_PATH}/`, source: { content: page }, contentType: 'text/html; charset=utf-8' },
       { urlPath: `${DOCS_PATH}/swagger-initializer.js`, source: { content: initializer }, contentType: 'text/javascript; charset=utf-8' },
-      ...['swagger-ui-bundle.js', 'swagger-ui.css', 'favicon-32x32.png'].map((name) => ({
+      ...swaggerFiles.map((name) => ({
         urlPath: `${DOCS_PATH}/${name}`,
         source: { file: join(swaggerDir, name) },
         cacheControl: 'public, max-age=86400',
