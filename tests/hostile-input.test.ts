@@ -33,6 +33,8 @@ const raw = (rawBody: string | Uint8Array, contentType = 'application/json') => 
   rawBody,
   headers: { 'content-type': contentType },
 });
+/** A cursor in our format at the given timestamp text. */
+const cursor = (iso: string) => Buffer.from(`${iso}|${randomUUID()}`).toString('base64url');
 const gql = (query: string, variables?: Record<string, unknown>) => (s: Seeded) => s.alice.graphql(query, variables);
 
 /** Everything Alice and Bob own, as stored. */
@@ -172,7 +174,41 @@ const rows: Row[] = [
   { name: 'GET /api/tasks?completed=yes', send: (s) => s.alice.request('GET', '/api/tasks?completed=yes'), status: 400, detail: '"completed" must be true or false' },
   { name: 'GET /api/tasks with a forged cursor', send: (s) => s.alice.request('GET', `/api/tasks?limit=5&cursor=${Buffer.from("' OR 1=1 --|x").toString('base64url')}`), status: 400, detail: 'Invalid cursor' },
 
+  { name: 'GET /api/tasks?limit[]=5 (not a limit: ignored)', send: (s) => s.alice.request('GET', '/api/tasks?limit[]=5'), status: 200, accepted: (_s, response) => expect(response.body).toHaveLength(1) },
+  { name: 'GET /api/tasks?limit[a]=1 (ignored)', send: (s) => s.alice.request('GET', '/api/tasks?limit[a]=1'), status: 200, accepted: (_s, response) => expect(response.body).toHaveLength(1) },
+  { name: 'GET /api/tasks?cursor[a]=x (ignored)', send: (s) => s.alice.request('GET', '/api/tasks?cursor[a]=x'), status: 200, accepted: (_s, response) => expect(response.body).toHaveLength(1) },
+  {
+    name: 'GET /api/tasks?completed[x]=true (ignored, not read as completed=false)',
+    send: async (s) => {
+      await s.alice.request('PATCH', `/api/tasks/${s.aliceTask.id}`, json({ completed: true }));
+      return s.alice.request('GET', '/api/tasks?completed[x]=true');
+    },
+    status: 200,
+    accepted: (s, response) => expect(response.body).toMatchObject([{ id: s.aliceTask.id, completed: true }]),
+  },
+  { name: 'GET /api/tasks with a cursor in year -271821', send: (s) => s.alice.request('GET', `/api/tasks?limit=5&cursor=${cursor('-271821-04-20T00:00:00.000Z')}`), status: 400, detail: 'Invalid cursor' },
+  { name: 'GET /api/tasks with a cursor in year -1', send: (s) => s.alice.request('GET', `/api/tasks?limit=5&cursor=${cursor('-000001-01-01T00:00:00.000Z')}`), status: 400, detail: 'Invalid cursor' },
+  { name: 'GET /api/tasks with a cursor in year 0', send: (s) => s.alice.request('GET', `/api/tasks?limit=5&cursor=${cursor('0000-01-01T00:00:00.000Z')}`), status: 400, detail: 'Invalid cursor' },
+  { name: 'GET /api/tasks with a cursor in year +10000', send: (s) => s.alice.request('GET', `/api/tasks?limit=5&cursor=${cursor('+010000-01-01T00:00:00.000Z')}`), status: 400, detail: 'Invalid cursor' },
+  {
+    name: 'POST with an unknown field nested 5000 deep (ignored)',
+    send: (s) => s.alice.request('POST', '/api/tasks', raw(`{"title":"deep","a":${'['.repeat(5000)}${']'.repeat(5000)}}`)),
+    status: 201,
+    accepted: async (s, response) => {
+      expect(response.body).toMatchObject({ title: 'deep', user_id: s.alice.id });
+      expect(await s.api.database.prisma.task.count({ where: { userId: s.alice.id } })).toBe(2);
+    },
+  },
+  { name: 'POST an empty body declared as text/plain', send: (s) => s.alice.request('POST', '/api/tasks', raw('', 'text/plain')), status: 415, detail: 'Content-Type must be application/json' },
+
   // GraphQL
+  { name: 'GraphQL taskConnection after a cursor in year -1', send: gql(`{ taskConnection(first: 5, after: "${cursor('-000001-01-01T00:00:00.000Z')}") { edges { node { id } } } }`), status: 200, code: 'BAD_USER_INPUT', detail: /Invalid cursor/ },
+  {
+    name: 'GraphQL variable whose text reads like a driver error (a 400, not a 503)',
+    send: gql('query($l: Int) { tasks(limit: $l) { id } }', { l: 'Connection terminated' }),
+    status: 400,
+    detail: /Int cannot represent non-integer value/,
+  },
   { name: 'GraphQL createTask with an empty title', send: gql('mutation { createTask(title: "") { id } }'), status: 200, code: 'BAD_USER_INPUT', detail: /Title must not be empty/ },
   { name: 'GraphQL createTask with a numeric title variable', send: gql('mutation($t: String!) { createTask(title: $t) { id } }', { t: 123 }), status: 400, detail: /String cannot represent a non string value/ },
   { name: 'GraphQL setTaskCompleted on "abc"', send: gql('mutation { setTaskCompleted(id: "abc", completed: true) { id } }'), status: 200, code: 'BAD_USER_INPUT', detail: /Task id must be a UUID/ },

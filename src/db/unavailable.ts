@@ -1,4 +1,4 @@
-import { locatedError, type GraphQLError } from 'graphql';
+import { GraphQLError, locatedError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ServiceUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -35,7 +35,8 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
     if (PRISMA_CODES.has(code) || SQLSTATES.has(code) || SOCKET_CODES.has(code) || code.startsWith('08')) return true;
   }
   if (typeof e.kind === 'string' && ADAPTER_KINDS.has(e.kind)) return true;
-  if (typeof e.message === 'string' && PG_MESSAGES.test(e.message)) return true;
+  // Only a driver's own error is read for words: a GraphQLError's message may quote the client's input.
+  if (!(error instanceof GraphQLError) && typeof e.message === 'string' && PG_MESSAGES.test(e.message)) return true;
   const adapterError = (e.meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError;
   return [e.cause, e.originalError, adapterError].some((inner) => isDatabaseUnavailable(inner, depth + 1));
 }
@@ -51,17 +52,22 @@ export function useDatabaseUnavailable(logger: Logger): Plugin {
       return {
         onExecuteDone({ result, setResult }) {
           const errors = ('errors' in result ? result.errors : undefined) as readonly GraphQLError[] | undefined;
-          const first = errors?.find((error) => isDatabaseUnavailable(error));
+          const first = errors?.find(fromDatabase);
           if (!errors || !first) return;
           logger.warn({ err: { message: first.message.split('\n').at(-1) } }, 'database unavailable');
           setResult({
             ...result,
             errors: errors.map((error) =>
-              isDatabaseUnavailable(error) ? locatedError(new ServiceUnavailableError(), error.nodes, error.path) : error,
+              fromDatabase(error) ? locatedError(new ServiceUnavailableError(), error.nodes, error.path) : error,
             ),
           });
         },
       };
     },
   };
+}
+
+/** A resolver's error (it has a path) caused by an unavailable database; request errors never are. */
+function fromDatabase(error: GraphQLError): boolean {
+  return error.path !== undefined && isDatabaseUnavailable(error.originalError);
 }

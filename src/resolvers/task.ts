@@ -29,7 +29,8 @@ export function encodeCursor(task: Cursor): string {
 export function decodeCursor(cursor: string): Cursor {
   const [iso, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(iso ?? '');
-  if (extra !== undefined || id === undefined || !UUID.test(id) || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso) {
+  // Years 0001–9999 only: toISOString writes others as ±YYYYYY, and PostgreSQL refuses most of them.
+  if (extra !== undefined || id === undefined || !UUID.test(id) || !iso || !/^(?!0000)\d{4}-/.test(iso) || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso) {
     throw new BadUserInputError('Invalid cursor');
   }
   return { createdAt, id: id.toLowerCase() };

@@ -58,7 +58,10 @@ export async function readBodyText(request: Request, limitBytes: number): Promis
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Parses a JSON request body, requiring an object whose values match the route's body arguments. */
+/**
+ * Parses a JSON request body, requiring an object whose values match the route's body arguments, and returns
+ * just those arguments (other fields are ignored, however large or deep).
+ */
 export function parseBody(text: string, args: RouteArguments): Record<string, unknown> {
   let body: unknown = {};
   if (text.trim() !== '') {
@@ -72,6 +75,7 @@ export function parseBody(text: string, args: RouteArguments): Record<string, un
     throw new UnprocessableEntityError('Request body must be a JSON object');
   }
   const record = body as Record<string, unknown>;
+  const known: Record<string, unknown> = {};
   for (const arg of args.rest) {
     const value = Object.hasOwn(record, arg.name) ? record[arg.name] : undefined;
     if (value === undefined) {
@@ -81,15 +85,19 @@ export function parseBody(text: string, args: RouteArguments): Record<string, un
     coerceInputValue(value, arg.type, () => {
       throw new UnprocessableEntityError(`"${arg.name}" must be ${describe(arg.type)}`);
     });
+    known[arg.name] = value;
   }
-  return record;
+  return known;
 }
 
 /**
- * Checks the query string of a GET route: each argument at most once and of its type (`limit=abc`,
- * `completed=yes` are 400s, not silently coerced). Parameters that are not arguments are ignored.
+ * Checks the query string of a GET or DELETE route: each argument at most once and of its type (`limit=abc`,
+ * `completed=yes` are 400s, not silently coerced). Returns the query string of just those arguments:
+ * other parameters are ignored, including `limit[]=5` and `limit[a]=1`, which SOFA's query parser (qs)
+ * would otherwise read as an array or object for `limit`.
  */
-export function checkQuery(search: URLSearchParams, args: RouteArguments): void {
+export function checkQuery(search: URLSearchParams, args: RouteArguments): URLSearchParams {
+  const known = new URLSearchParams();
   for (const arg of args.rest) {
     const values = search.getAll(arg.name);
     if (values.length === 0) continue;
@@ -102,7 +110,9 @@ export function checkQuery(search: URLSearchParams, args: RouteArguments): void 
     coerceInputValue(value, arg.type, () => {
       throw new BadUserInputError(`"${arg.name}" must be ${named.name === 'Boolean' ? 'true or false' : describe(arg.type)}`);
     });
+    known.set(arg.name, raw);
   }
+  return known;
 }
 
 function describe(type: GraphQLInputType): string {

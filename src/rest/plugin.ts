@@ -62,7 +62,8 @@ export function useRestApi(options: { verify: VerifyBearer; logger: Logger }): P
         if (hasBody) {
           const text = await readBodyText(request, limits.maxBodyBytes);
           const contentType = request.headers.get('content-type');
-          if (text !== '' && (contentType === null || !JSON_CONTENT_TYPE.test(contentType))) {
+          // A declared type must be JSON even with no body; an undeclared one is fine only with no body.
+          if (contentType === null ? text !== '' : !JSON_CONTENT_TYPE.test(contentType)) {
             return endResponse(detailResponse(415, 'Content-Type must be application/json'));
           }
           const body = parseBody(text, argumentsByRoute.get(route) ?? { rest: [] });
@@ -70,10 +71,11 @@ export function useRestApi(options: { verify: VerifyBearer; logger: Logger }): P
           const target = new URL(url.pathname, url.origin).toString();
           setRequest(new fetchAPI.Request(target, { method: route.method, headers: request.headers, body: JSON.stringify(body) }));
         } else {
-          checkQuery(url.searchParams, argumentsByRoute.get(route) ?? { rest: [] });
-          // A body on GET or DELETE means nothing; SOFA would parse it for arguments.
-          if (request.body !== null) {
-            setRequest(new fetchAPI.Request(url.toString(), { method: route.method, headers: request.headers }));
+          const query = checkQuery(url.searchParams, argumentsByRoute.get(route) ?? { rest: [] }).toString();
+          // SOFA sees only the checked arguments, and no body: a body on GET or DELETE means nothing.
+          const target = new URL(`${url.pathname}${query === '' ? '' : `?${query}`}`, url.origin).toString();
+          if (target !== url.toString() || request.body !== null) {
+            setRequest(new fetchAPI.Request(target, { method: route.method, headers: request.headers }));
           }
         }
         serverContext.restRoute = route;

@@ -17,7 +17,7 @@ export function detailResponse(status: number, detail: string, headers: Record<s
 export function errorResponse(errors: readonly unknown[], logger: Logger): Response {
   const error = unwrap(errors[0]);
   if (error instanceof AppError) return detailResponse(error.status, error.message, httpHeadersOf(error));
-  const status = httpStatusOf(error);
+  const status = httpStatusOf(error) < 500 ? httpStatusOf(error) : clientStatusOf(error);
   if (status >= 500) {
     // Errors Yoga masked were logged, unmasked, when it masked them.
     if (!(error instanceof GraphQLError && error.extensions.unexpected === true)) {
@@ -26,6 +26,13 @@ export function errorResponse(errors: readonly unknown[], logger: Logger): Respo
     return detailResponse(500, INTERNAL_ERROR_MESSAGE);
   }
   return detailResponse(status, (error as GraphQLError).message);
+}
+
+/** A 4xx that SOFA itself raised (with `extensions.http.status` and no code), else 500. */
+function clientStatusOf(error: unknown): number {
+  const http = error instanceof GraphQLError ? (error.extensions.http as { status?: unknown } | undefined) : undefined;
+  const status = http?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : 500;
 }
 
 /** The error a resolver threw, when GraphQL wrapped it with a path and locations. */
