@@ -22,18 +22,39 @@ if (cluster.isPrimary) {
   const logger = createLogger(env.LOG_LEVEL);
   const workers = env.WEB_CONCURRENCY ?? availableParallelism();
   let stopping = false;
-  const fork = () => cluster.fork();
+  let running = 0;
+  let failed = false;
+  const fork = () => {
+    running++;
+    cluster.fork();
+  };
   for (let i = 0; i < workers; i++) fork();
   cluster.on('exit', (worker, code, signal) => {
-    if (stopping) return;
-    logger.error({ pid: worker.process.pid, code, signal }, 'worker died; starting another');
-    fork();
+    running--;
+    if (!stopping) {
+      logger.error({ pid: worker.process.pid, code, signal }, 'worker died; starting another');
+      fork();
+      return;
+    }
+    if (code !== 0) failed = true;
+    if (running === 0) {
+      logger.info({ exitCode: failed ? 1 : 0 }, 'all workers stopped');
+      process.exit(failed ? 1 : 0);
+    }
   });
+  // Each worker shuts down gracefully on its own (see server.ts) and the primary exits as the last one
+  // does, 1 if any did. The signal is passed on since it may have reached the primary alone (kill <pid>);
+  // a worker that also got it from the terminal takes the second copy as the same request.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: stopping the workers now');
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+        process.exit(1);
+      }
       stopping = true;
+      logger.info({ signal, workers: running }, 'shutting down the workers');
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
-      cluster.disconnect(() => process.exit(0));
     });
   }
 } else {

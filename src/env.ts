@@ -34,7 +34,7 @@ const envSchema = z.object({
   DATABASE_MIGRATION_URL: optional(
     z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// connection string' }),
   ),
-  SHUTDOWN_GRACE_MS: z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).default(10_000)),
+  SHUTDOWN_GRACE_MS: z.preprocess(emptyAsUnset, z.coerce.number().int().min(100, 'must be at least 100 (ms)').default(10_000)),
   METRICS_TOKEN: optional(z.string().min(16, { error: 'must be at least 16 characters' })),
   PGLITE_DATA_DIR: z.preprocess(emptyAsUnset, z.string().default('.data/pglite')),
   MIGRATE_ON_START: z.preprocess(emptyAsUnset, z.stringbool().default(true)),
@@ -66,6 +66,8 @@ export type Env = Omit<z.infer<typeof envSchema>, 'GRAPHQL_INTROSPECTION'> & {
   /** The HS256 shared secret when that path is on: `BETTER_AUTH_SECRET`, or outside production a generated one kept in `.data/`. */
   authSecret: string | undefined;
 };
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export class EnvError extends Error {
   override name = 'EnvError';
@@ -99,8 +101,15 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   let jwks: AuthConfig['jwks'];
   if (env.AUTH_JWKS_URL) {
     const url = new URL(env.AUTH_JWKS_URL);
+    // Whoever can answer for the key set can sign any token: over plain http that is anyone on the way.
+    if (env.NODE_ENV === 'production' && url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) {
+      throw new EnvError('Invalid environment:\n  AUTH_JWKS_URL: must be https in production (http only for localhost)');
+    }
     // Better Auth's JWT plugin sets iss and aud to its base URL, which serves /api/auth/jwks.
     jwks = { ...pins, url, algorithms: env.AUTH_JWT_ALGORITHMS, issuer: pins.issuer ?? url.origin, audience: pins.audience ?? url.origin };
+  }
+  if (!authSecret && !jwks) {
+    throw new EnvError('Invalid environment:\n  AUTH_ACCEPT_HS256: false leaves no way to verify tokens (set AUTH_JWKS_URL)');
   }
   return {
     ...env,

@@ -3,10 +3,13 @@
  * database is there), and on SIGTERM/SIGINT stops accepting, lets requests in flight finish within
  * SHUTDOWN_GRACE_MS, closes the database and exits 0; a second signal or an overrun exits 1.
  */
+import cluster from 'node:cluster';
+import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openDatabase, type Database } from './db/client.js';
 import { DirectoryInUseError } from './db/directory-lock.js';
 import { applyMigrations } from './db/migrate.js';
+import { isMigrationRetryable } from './db/unavailable.js';
 import { EnvError, loadDotEnvFile, loadEnv, type Env } from './env.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
@@ -28,6 +31,11 @@ const logger = createLogger(env.LOG_LEVEL);
 // A fault somewhere async (a dropped connection, say) is logged; it must not take the process down.
 process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
 
+// What the signal handler needs to see; filled in as start-up gets there.
+const life: { stopping: boolean; database?: Database; readiness?: Readiness; server?: Server } = { stopping: false };
+// From the start: a stop asked for while the embedded database migrates is honoured (and logged) too.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => shutdown(signal));
+
 let database: Database;
 try {
   database = await openDatabase({
@@ -45,10 +53,12 @@ try {
   process.exit(1);
 }
 
+life.database = database;
 const readiness = new Readiness(database.prisma);
-let stopping = false;
+life.readiness = readiness;
 // The embedded database is local and cannot be "down": migrate before serving.
-if (env.MIGRATE_ON_START && database.kind === 'pglite') await migrate(database, logger);
+if (env.MIGRATE_ON_START && database.kind === 'pglite' && !life.stopping) await migrate(database, logger);
+if (life.stopping) await closeDatabaseAndExit();
 
 const app = createApp({
   prisma: database.prisma,
@@ -62,6 +72,7 @@ const app = createApp({
   metricsToken: env.METRICS_TOKEN,
 });
 const server = createHttpServer(app.requestListener);
+life.server = server;
 server.listen(env.PORT, env.HOST, () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : env.PORT;
@@ -72,48 +83,59 @@ server.listen(env.PORT, env.HOST, () => {
 });
 if (env.MIGRATE_ON_START && database.kind === 'postgres') void migrateUntilDone(database, logger);
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => shutdown(signal));
-
 function shutdown(signal: NodeJS.Signals): void {
-  if (stopping) {
+  if (life.stopping) {
+    // In a cluster one Ctrl+C reaches a worker twice (from the terminal and from the primary); cutting
+    // requests short is the primary's call there.
+    if (cluster.isWorker) return;
     logger.warn({ signal }, 'second signal: exiting now');
     process.exit(1);
   }
-  stopping = true;
-  readiness.shuttingDown = true;
+  life.stopping = true;
+  if (life.readiness) life.readiness.shuttingDown = true;
   logger.info({ signal, graceMs: env.SHUTDOWN_GRACE_MS }, 'shutting down: finishing requests in flight');
   setTimeout(() => {
     logger.error('requests still running at the end of the grace period: exiting');
     process.exit(1);
   }, env.SHUTDOWN_GRACE_MS);
-  server.close(() => {
-    database.close().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'closing the database failed');
-        process.exit(1);
-      },
-    );
-  });
-  server.closeIdleConnections();
+  // Not serving yet: start-up sees `stopping` once its current step is done, and exits then.
+  if (!life.server) return;
+  life.server.close(() => void closeDatabaseAndExit());
+  life.server.closeIdleConnections();
+}
+
+async function closeDatabaseAndExit(): Promise<never> {
+  try {
+    await life.database?.close();
+  } catch (error) {
+    logger.error({ err: error }, 'closing the database failed');
+    process.exit(1);
+  }
+  logger.info('stopped');
+  process.exit(0);
 }
 
 async function migrate(db: Database, log: Logger): Promise<void> {
   const applied = await applyMigrations(db.adapterFactory);
   if (applied.length > 0) log.info({ applied }, 'applied migrations');
-  readiness.markMigrated();
+  life.readiness?.markMigrated();
 }
 
-/** Applies migrations, retrying with backoff while the database is unreachable; instances race safely. */
+/**
+ * Applies migrations, retrying with backoff while the database is unreachable (instances race safely).
+ * Any other failure (a migration that fails, a database that refuses us) will not mend by waiting: it is
+ * logged as fatal and the process exits 1, rather than answering 503 for ever.
+ */
 async function migrateUntilDone(db: Database, log: Logger): Promise<void> {
-  for (let delay = 500; !stopping; delay = Math.min(delay * 2, 10_000)) {
+  for (let delay = 500; !life.stopping; delay = Math.min(delay * 2, 10_000)) {
     try {
       await migrate(db, log);
       return;
     } catch (error) {
+      if (!isMigrationRetryable(error)) {
+        log.fatal({ err: { message: (error as Error).message } }, 'migrations failed');
+        process.exit(1);
+      }
       log.warn({ err: { message: (error as Error).message }, retryInMs: delay }, 'migrations not applied yet: database unavailable');
       await sleep(delay);
     }

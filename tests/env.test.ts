@@ -45,6 +45,9 @@ describe('the environment', () => {
     ['production without any way to verify tokens', { NODE_ENV: 'production' }, 'BETTER_AUTH_SECRET: required in production'],
     ['production with the shared-secret path on but no secret', { NODE_ENV: 'production', AUTH_JWKS_URL: 'https://a.example/jwks', AUTH_ACCEPT_HS256: 'true' }, 'BETTER_AUTH_SECRET'],
     ['a JWKS URL that is not http(s)', { AUTH_JWKS_URL: 'file:///etc/passwd' }, 'AUTH_JWKS_URL'],
+    ['a plain-http JWKS URL in production', { NODE_ENV: 'production', AUTH_JWKS_URL: 'http://auth.example.com/api/auth/jwks' }, 'AUTH_JWKS_URL: must be https in production'],
+    ['the shared-secret path off with no JWKS URL', { BETTER_AUTH_SECRET: SECRET, AUTH_ACCEPT_HS256: 'false' }, 'AUTH_ACCEPT_HS256: false leaves no way to verify tokens'],
+    ['a shutdown grace of 0', { BETTER_AUTH_SECRET: SECRET, SHUTDOWN_GRACE_MS: '0' }, 'SHUTDOWN_GRACE_MS: must be at least 100'],
     ['a CORS origin with a path', { BETTER_AUTH_SECRET: SECRET, CORS_ORIGINS: 'https://app.example.com/' }, 'CORS_ORIGINS'],
     ['a wildcard CORS origin', { BETTER_AUTH_SECRET: SECRET, CORS_ORIGINS: '*' }, 'CORS_ORIGINS'],
     ['a port that is not a number', { BETTER_AUTH_SECRET: SECRET, PORT: 'http' }, 'PORT'],
@@ -56,6 +59,13 @@ describe('the environment', () => {
 
   test('a secret is measured in bytes: 11 euro signs are 33 bytes', () => {
     expect(loadEnv({ BETTER_AUTH_SECRET: '€'.repeat(11) }).authSecret).toBe('€'.repeat(11));
+  });
+
+  test('a plain-http JWKS URL is fine in development, and for localhost in production', () => {
+    expect(loadEnv({ AUTH_JWKS_URL: 'http://auth.internal:3000/api/auth/jwks' }).auth.jwks?.url.href).toBe('http://auth.internal:3000/api/auth/jwks');
+    for (const host of ['localhost', '127.0.0.1', '[::1]']) {
+      expect(loadEnv({ NODE_ENV: 'production', AUTH_JWKS_URL: `http://${host}:3000/api/auth/jwks` }).auth.jwks?.url.hostname).toBe(host);
+    }
   });
 
   test('production accepts the public-key path alone', () => {

@@ -275,6 +275,54 @@ describe('graceful shutdown', () => {
   });
 });
 
+describe('one instance per core (npm run start:cluster)', () => {
+  test('Ctrl+C lets every worker finish its requests in flight; the primary exits 0 after the last', async () => {
+    const server = await startServer(workDir, serverEnv(viaProxy(testDatabaseUrl(), 'cluster'), { WEB_CONCURRENCY: '2', DATABASE_CONNECT_TIMEOUT_MS: '5000' }), {
+      entry: 'src/cluster.ts',
+      detached: true,
+    });
+    const headers = await as(`cluster-${randomUUID()}`);
+    try {
+      await until(() => Promise.resolve(server.output().split('"msg":"task gateway listening"').length === 3));
+      proxy.delayMs = 400;
+      proxy.setMode('slow');
+      // Six at once need new connections; through the slowed proxy each takes a few round trips of 400 ms.
+      const inFlight = Array.from({ length: 6 }, () => timed(() => fetch(`${server.url}/api/tasks`, { headers })));
+      await new Promise((r) => setTimeout(r, 150));
+      // A terminal's Ctrl+C reaches every process of the group: the primary and each worker.
+      process.kill(-(server.child.pid ?? 0), 'SIGINT');
+
+      expect((await Promise.all(inFlight)).map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      expect(await server.exited).toBe(0);
+      const output = server.output();
+      expect(output.split('"msg":"stopped"').length).toBe(3);
+      expect(output).toContain('"msg":"all workers stopped"');
+      expect(output).not.toContain('second signal');
+      expect(output).not.toMatch(/ERR_IPC|"level":(50|60)/);
+    } finally {
+      proxy.setMode('up');
+      server.child.kill('SIGKILL');
+    }
+  });
+
+  test('a worker that cannot finish in time makes the primary exit 1', async () => {
+    const env = serverEnv(viaProxy(testDatabaseUrl(), 'cluster-forced'), { WEB_CONCURRENCY: '2', SHUTDOWN_GRACE_MS: '500', DATABASE_STATEMENT_TIMEOUT_MS: '20000' });
+    const server = await startServer(workDir, env, { entry: 'src/cluster.ts' });
+    try {
+      proxy.setMode('stall');
+      void fetch(`${server.url}/api/tasks`, { headers: await as('stuck') }).catch(() => {});
+      await new Promise((r) => setTimeout(r, 300));
+      server.child.kill('SIGTERM');
+
+      expect(await server.exited).toBe(1);
+      expect(server.output()).toContain('requests still running at the end of the grace period');
+    } finally {
+      proxy.setMode('up');
+      server.child.kill('SIGKILL');
+    }
+  });
+});
+
 describe('no lost or torn writes', () => {
   let server: RunningServer;
   beforeAll(async () => {
@@ -419,6 +467,21 @@ describe('migrations in a fleet', () => {
       for (const server of servers) expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
     } finally {
       await Promise.all(servers.map((s) => s.stop()));
+    }
+  });
+
+  test('a migration that fails is fatal: logged, and the process exits 1 instead of waiting for ever', async () => {
+    const fresh = await createScratchDatabase();
+    try {
+      // A table of the same name already there: the first migration's CREATE TABLE fails.
+      await query('CREATE TABLE tasks (id int)', [], fresh.url);
+      const server = await startServer(workDir, serverEnv(fresh.url), { waitReady: false });
+
+      expect(await server.exited).toBe(1);
+      expect(server.output()).toMatch(/"level":60.*"msg":"migrations failed"/);
+      expect(server.output()).not.toContain('migrations not applied yet');
+    } finally {
+      await fresh.drop();
     }
   });
 

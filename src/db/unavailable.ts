@@ -71,3 +71,18 @@ export function useDatabaseUnavailable(logger: Logger): Plugin {
 function fromDatabase(error: GraphQLError): boolean {
   return error.path !== undefined && isDatabaseUnavailable(error.originalError);
 }
+
+/**
+ * The schema engine reports a database it cannot use in Prisma's words only (P1001 "Can't reach database
+ * server", P1002 "…was reached but timed out", also when another instance holds the migration lock, P1017
+ * "Server has closed the connection"), or passes the driver's message on.
+ */
+const ENGINE_MESSAGES =
+  /Can't reach database server|was reached but timed out|Timed out|Server has closed the connection|too many (clients|connections)|the database system is (starting up|shutting down|in recovery)|terminating connection/i;
+
+/** Whether applying migrations failed only because the database is not reachable right now. */
+export function isMigrationRetryable(error: unknown): boolean {
+  if (isDatabaseUnavailable(error)) return true;
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && ENGINE_MESSAGES.test(message);
+}

@@ -41,9 +41,18 @@ export interface RunningServer {
  * Starts the server on a port of its choosing (PORT=0, so parallel tests never race for one) and, unless
  * told not to, waits until /readyz says it is ready.
  */
-export async function startServer(workDir: string, env: NodeJS.ProcessEnv, { waitReady = true } = {}): Promise<RunningServer> {
-  const { command, args } = nodeWithTsx('src/server.ts');
-  const child = spawn(command, args, { cwd: workDir, env: { ...env, PORT: '0' } });
+export async function startServer(
+  workDir: string,
+  env: NodeJS.ProcessEnv,
+  {
+    waitReady = true,
+    entry = 'src/server.ts',
+    /** In a process group of its own, to be signalled as a terminal's Ctrl+C would (`process.kill(-pid)`). */
+    detached = false,
+  } = {},
+): Promise<RunningServer> {
+  const { command, args } = nodeWithTsx(entry);
+  const child = spawn(command, args, { cwd: workDir, env: { ...env, PORT: '0' }, detached });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
