@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, base64url } from 'jose';
+import { vi } from 'vitest';
 import { TEST_SECRET, describe, expect, signToken, test, type TestApp } from './support/fixtures.js';
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -97,5 +98,21 @@ describe('bearer tokens', () => {
     const { rest } = await asRestAndGraphQL(api, `Bearer ${token}`);
 
     expect(rest.status).toBe(200);
+  });
+
+  test('a token verified a moment ago is refused once it expires (verified tokens are remembered, never past exp)', async ({ api }) => {
+    const token = await signToken({ sub: `expiring-${randomUUID()}`, exp: now() + 10 });
+    const before = await asRestAndGraphQL(api, `Bearer ${token}`);
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 16_000 });
+    try {
+      const after = await asRestAndGraphQL(api, `Bearer ${token}`);
+
+      expect([before.rest.status, before.graphql.status]).toEqual([200, 200]);
+      expect(after.rest.status).toBe(401);
+      expect(after.rest.body).toEqual({ detail: 'Invalid or expired token' });
+      expect(after.graphql.body).toMatchObject({ errors: [{ extensions: { code: 'UNAUTHENTICATED' } }] });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

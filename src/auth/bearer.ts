@@ -47,6 +47,11 @@ export interface AuthConfig {
 /** Resolves to the user id (`sub`) of a valid bearer token; rejects with `UnauthenticatedError` (or a 503 when keys are unreachable). */
 export type VerifyBearer = (authorization: string | null) => Promise<string>;
 
+/** A verified token is remembered this long at most (and never past its `exp`): verifying costs ~50 µs. */
+export const VERIFIED_TOKEN_TTL_MS = 60_000;
+/** Most verified tokens remembered at once; the oldest is forgotten first. */
+export const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 /** Header parameters that point at keys chosen by the token's author; we only trust our own. */
 const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
@@ -63,6 +68,9 @@ export function createBearerVerifier(config: AuthConfig): VerifyBearer {
     options: verifyOptions(config.jwks.algorithms, config.jwks),
   };
   if (!hs256 && !jwks) throw new Error('No token verification configured');
+  // Exact token string → subject. Only successes are kept, so nothing about a bad token is remembered;
+  // a key withdrawn from the JWKS stops working for its tokens within the TTL.
+  const verified = new Map<string, { sub: string; until: number }>();
 
   return async (authorization) => {
     // No bearer credentials at all (RFC 6750 §3.1: then the challenge carries no error code).
@@ -70,6 +78,11 @@ export function createBearerVerifier(config: AuthConfig): VerifyBearer {
     const match = authorization.length <= MAX_AUTHORIZATION_LENGTH ? BEARER.exec(authorization) : null;
     const token = match?.[1];
     if (!token) throw invalidToken();
+    const known = verified.get(token);
+    if (known) {
+      if (Date.now() < known.until) return known.sub;
+      verified.delete(token);
+    }
     try {
       const header = decodeProtectedHeader(token);
       if (FORBIDDEN_HEADERS.some((name) => name in header)) throw invalidToken();
@@ -81,13 +94,27 @@ export function createBearerVerifier(config: AuthConfig): VerifyBearer {
       } else {
         throw invalidToken();
       }
-      return subjectOf(payload);
+      const sub = subjectOf(payload);
+      remember(verified, token, sub, payload.exp);
+      return sub;
     } catch (error) {
       if (error instanceof AppError) throw error;
       if (error instanceof errors.JOSEError || error instanceof TypeError) throw invalidToken();
       throw error;
     }
   };
+}
+
+function remember(verified: Map<string, { sub: string; until: number }>, token: string, sub: string, exp: number | undefined): void {
+  if (exp === undefined) return;
+  if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) {
+    for (const [oldest] of verified) {
+      verified.delete(oldest);
+      break;
+    }
+  }
+  // jose accepts a token until exp + tolerance; so does the cache, and never longer than the TTL.
+  verified.set(token, { sub, until: Math.min((exp + CLOCK_TOLERANCE_SECONDS) * 1000, Date.now() + VERIFIED_TOKEN_TTL_MS) });
 }
 
 function verifyOptions(algorithms: readonly string[], pins: TokenPins): JWTVerifyOptions {
