@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { createYoga, type Plugin } from 'graphql-yoga';
+import pLimit from 'p-limit';
 import { createBearerVerifier, type AuthConfig } from './auth/bearer.js';
 import { useGraphQLAuthentication } from './auth/plugin.js';
 import type { PrismaClient } from './db/client.js';
@@ -46,6 +47,8 @@ export interface AppOptions {
   metrics?: Metrics;
   /** When set, /metrics needs `Authorization: Bearer <token>`. */
   metricsToken?: string | undefined;
+  /** Unpaged task lists (REST without `limit`, GraphQL `tasks` without `limit`) run at most this many at once. */
+  unpagedListConcurrency?: number;
 }
 
 export const GRAPHQL_ENDPOINT = '/graphql';
@@ -61,6 +64,7 @@ export function createApp(options: AppOptions) {
   const readiness = options.readiness ?? new Readiness(prisma);
   const metrics = options.metrics ?? createMetrics();
   const verify = createBearerVerifier(auth);
+  const unpagedLists = pLimit(options.unpagedListConcurrency ?? 2);
   const webFiles = filesIn(webDir, '/');
   const served = new Set([GRAPHQL_ENDPOINT, HEALTH_ENDPOINT, READY_PATH, METRICS_PATH, OPENAPI_PATH, DOCS_PATH]);
   return createYoga<ServerContext, Context>({
@@ -86,7 +90,7 @@ export function createApp(options: AppOptions) {
       error: (error: unknown) => logger.error({ err: error }, 'request failed'),
     },
     maskedErrors: { errorMessage: INTERNAL_ERROR_MESSAGE, isDev: false },
-    context: ({ userId }) => ({ prisma, userId: userId ?? null }),
+    context: ({ userId }) => ({ prisma, userId: userId ?? null, unpagedLists }),
     plugins: [
       useObservability({
         logger,

@@ -15,6 +15,11 @@ export interface Context {
   prisma: PrismaClient;
   /** The verified JWT `sub`; null only where no token was required. */
   userId: string | null;
+  /**
+   * Runs an unpaged list (every task of a user, 10,000 or more): at most a few at once, so memory stays
+   * bounded however many arrive together; the rest wait their turn.
+   */
+  unpagedLists: <T>(list: () => Promise<T>) => Promise<T>;
   /** Present on REST requests: a paged list notes its next page here, for the route's Link header. */
   page?: { nextCursor: string | null };
 }

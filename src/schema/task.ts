@@ -38,7 +38,8 @@ builder.queryFields((t) => {
         cursor: t.arg.string({ description: 'Where the previous page ended (the REST Link header carries it).' }),
       },
       resolve: async (query, _root, args, ctx) => {
-        const { tasks, nextCursor } = await listTasksForUser(ctx.prisma, ctx.userId, args, query);
+        const list = () => listTasksForUser(ctx.prisma, ctx.userId, args, query);
+        const { tasks, nextCursor } = await (args.limit == null ? ctx.unpagedLists(list) : list());
         if (ctx.page) ctx.page.nextCursor = nextCursor;
         return tasks;
       },
