@@ -1,6 +1,7 @@
 /**
  * `npm run token -- <user-id> [--expires-in 1h]`: prints an HS256 bearer token for local use, signed with the
- * same secret the server uses (BETTER_AUTH_SECRET, or the development secret in .data/).
+ * same secret the server uses (BETTER_AUTH_SECRET, or the development secret in .data/), with the issuer,
+ * audience and type the server pins (AUTH_ISSUER, AUTH_AUDIENCE, AUTH_TOKEN_TYPE) when they are set.
  */
 import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
@@ -18,18 +19,19 @@ if (!userId) {
 
 loadDotEnvFile();
 try {
-  const { authSecret } = loadEnv();
-  if (authSecret === undefined) {
+  const { hs256 } = loadEnv().auth;
+  if (hs256 === undefined) {
     console.error('This server does not accept HS256 tokens (AUTH_JWKS_URL is set): get a token from Better Auth instead.');
     process.exit(1);
   }
-  const token = await new SignJWT()
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+  const jwt = new SignJWT()
+    .setProtectedHeader({ alg: 'HS256', typ: hs256.type ?? 'JWT' })
     .setSubject(userId)
     .setIssuedAt()
-    .setExpirationTime(values['expires-in'])
-    .sign(new TextEncoder().encode(authSecret));
-  console.log(token);
+    .setExpirationTime(values['expires-in']);
+  if (hs256.issuer !== undefined) jwt.setIssuer(hs256.issuer);
+  if (hs256.audience !== undefined) jwt.setAudience(hs256.audience);
+  console.log(await jwt.sign(new TextEncoder().encode(hs256.secret)));
 } catch (error) {
   if (!(error instanceof EnvError)) throw error;
   console.error(error.message);

@@ -4,7 +4,9 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, describe, expect, test } from 'vitest';
+import { createBearerVerifier } from '../src/auth/bearer.js';
 import { baseEnv, makeWorkDir, mintToken, runServerToExit, startServer } from './support/server-process.js';
 
 const workDir = makeWorkDir();
@@ -32,6 +34,18 @@ describe('the server process', () => {
       expect(await second.stop(), second.output()).toBe(0);
     }
     expect(first.output() + second.output()).not.toContain(token);
+  });
+
+  test('`npm run token` signs with the issuer, audience and type the server pins', async () => {
+    const pins = { issuer: 'https://auth.example.com', audience: 'tasks-api', type: 'at+jwt' };
+    const secret = 'a-secret-for-this-test-that-is-at-least-32-bytes';
+    const env = baseEnv({ BETTER_AUTH_SECRET: secret, AUTH_ISSUER: pins.issuer, AUTH_AUDIENCE: pins.audience, AUTH_TOKEN_TYPE: pins.type });
+
+    const token = mintToken(workDir, 'pinned-user', env);
+
+    expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'HS256', typ: 'at+jwt' });
+    expect(decodeJwt(token)).toMatchObject({ sub: 'pinned-user', iss: pins.issuer, aud: pins.audience });
+    await expect(createBearerVerifier({ hs256: { ...pins, secret } })(`Bearer ${token}`)).resolves.toBe('pinned-user');
   });
 
   test('refuses to start with a BETTER_AUTH_SECRET shorter than 32 bytes', () => {
