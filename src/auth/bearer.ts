@@ -47,7 +47,10 @@ export interface AuthConfig {
 /** Resolves to the user id (`sub`) of a valid bearer token; rejects with `UnauthenticatedError` (or a 503 when keys are unreachable). */
 export type VerifyBearer = (authorization: string | null) => Promise<string>;
 
-/** A verified token is remembered this long at most (and never past its `exp`): verifying costs ~50 µs. */
+/**
+ * A verified token is remembered this long at most (and never past its `exp`): jose's WebCrypto verify was
+ * the dearest step of a small request (bench/RESULTS.md), and clients send the same token many times.
+ */
 export const VERIFIED_TOKEN_TTL_MS = 60_000;
 /** Most verified tokens remembered at once; the oldest is forgotten first. */
 export const VERIFIED_TOKEN_CACHE_SIZE = 10_000;

@@ -44,7 +44,8 @@ export interface DatabaseOptions {
 
 /**
  * Any other error format makes Prisma capture a stack trace on every query, to point at the caller in its
- * messages; ours never reach a client, and that capture was 5 % of a request's CPU (bench/RESULTS.md).
+ * messages; ours never reach a client, and under Yoga's deep async stacks that capture cost ~100 µs of CPU
+ * per request, a fifth of a GET (bench/RESULTS.md).
  */
 const clientOptions = { errorFormat: 'minimal' } as const;
 
