@@ -27,7 +27,7 @@ beforeAll(async () => {
           unpaged.most = Math.max(unpaged.most, unpaged.running);
           try {
             // Long enough for every request of a burst to have arrived while this one runs.
-            await new Promise((resolve) => setTimeout(resolve, 20));
+            await new Promise((resolve) => setTimeout(resolve, 100));
             return await query(args);
           } finally {
             unpaged.running--;
@@ -81,7 +81,7 @@ describe('unpaged lists', () => {
 
     const wholeLists = Promise.all(Array.from({ length: 6 }, () => send(app, 'GET', '/api/tasks', { headers })));
     const [page, one] = await Promise.all([send(app, 'GET', '/api/tasks?limit=5', { headers }), send(app, 'GET', `/api/tasks/${id}`, { headers })]);
-    // Six whole lists of 20 ms each, two at a time, are still running when the page and the task come back.
+    // Six whole lists of 100 ms or more each, two at a time, are still running when the page and the task come back.
     const stillRunning = unpaged.running > 0;
     await wholeLists;
 
