@@ -110,12 +110,9 @@ export function createBearerVerifier(config: AuthConfig): VerifyBearer {
 
 function remember(verified: Map<string, { sub: string; until: number }>, token: string, sub: string, exp: number | undefined): void {
   if (exp === undefined) return;
-  if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) {
-    for (const [oldest] of verified) {
-      verified.delete(oldest);
-      break;
-    }
-  }
+  // A Map iterates in insertion order: its first key is the oldest.
+  const oldest = verified.size >= VERIFIED_TOKEN_CACHE_SIZE ? verified.keys().next().value : undefined;
+  if (oldest !== undefined) verified.delete(oldest);
   // jose accepts a token until exp + tolerance; so does the cache, and never longer than the TTL.
   verified.set(token, { sub, until: Math.min((exp + CLOCK_TOLERANCE_SECONDS) * 1000, Date.now() + VERIFIED_TOKEN_TTL_MS) });
 }
