@@ -19,6 +19,7 @@ import { SignJWT } from 'jose';
 import pg from 'pg';
 import { openDatabase } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
+import { loadEnv } from '../src/env.js';
 
 const root = join(import.meta.dirname, '..');
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/task_bench';
@@ -92,7 +93,7 @@ async function prepareDatabase(): Promise<Fixture> {
   if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
   await admin.end();
 
-  const database = await openDatabase({ url: databaseUrl });
+  const database = await openDatabase({ ...loadEnv({ BETTER_AUTH_SECRET: secret }).database, url: databaseUrl });
   await applyMigrations(database.adapterFactory);
   await database.close();
 

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
-import { EnvError, loadDotEnvFile, loadEnv } from '../src/env.js';
+import { loadEnvOrExit } from '../src/env.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -17,23 +17,16 @@ if (!userId) {
   process.exit(2);
 }
 
-loadDotEnvFile();
-try {
-  const { hs256 } = loadEnv().auth;
-  if (hs256 === undefined) {
-    console.error('This server does not accept HS256 tokens (AUTH_JWKS_URL is set): get a token from Better Auth instead.');
-    process.exit(1);
-  }
-  const jwt = new SignJWT()
-    .setProtectedHeader({ alg: 'HS256', typ: hs256.type ?? 'JWT' })
-    .setSubject(userId)
-    .setIssuedAt()
-    .setExpirationTime(values['expires-in']);
-  if (hs256.issuer !== undefined) jwt.setIssuer(hs256.issuer);
-  if (hs256.audience !== undefined) jwt.setAudience(hs256.audience);
-  console.log(await jwt.sign(new TextEncoder().encode(hs256.secret)));
-} catch (error) {
-  if (!(error instanceof EnvError)) throw error;
-  console.error(error.message);
+const { hs256 } = loadEnvOrExit().auth;
+if (hs256 === undefined) {
+  console.error('This server does not accept HS256 tokens (AUTH_JWKS_URL is set): get a token from Better Auth instead.');
   process.exit(1);
 }
+const jwt = new SignJWT()
+  .setProtectedHeader({ alg: 'HS256', typ: hs256.type ?? 'JWT' })
+  .setSubject(userId)
+  .setIssuedAt()
+  .setExpirationTime(values['expires-in']);
+if (hs256.issuer !== undefined) jwt.setIssuer(hs256.issuer);
+if (hs256.audience !== undefined) jwt.setAudience(hs256.audience);
+console.log(await jwt.sign(new TextEncoder().encode(hs256.secret)));

@@ -6,21 +6,17 @@
  */
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import { EnvError, loadDotEnvFile, loadEnv } from './env.js';
+import { loadEnvOrExit } from './env.js';
 import { createLogger } from './logger.js';
 
 if (cluster.isPrimary) {
-  loadDotEnvFile();
-  let env;
-  try {
-    env = loadEnv();
-    if (!env.DATABASE_URL) throw new EnvError('Invalid environment:\n  DATABASE_URL: required to run several processes');
-  } catch (error) {
-    console.error(error instanceof EnvError ? error.message : error);
+  const env = loadEnvOrExit();
+  if (!env.database.url) {
+    console.error('Invalid environment:\n  DATABASE_URL: required to run several processes');
     process.exit(1);
   }
-  const logger = createLogger(env.LOG_LEVEL);
-  const workers = env.WEB_CONCURRENCY ?? availableParallelism();
+  const logger = createLogger(env.observability.logLevel);
+  const workers = env.webConcurrency ?? availableParallelism();
   let stopping = false;
   let running = 0;
   let failed = false;

@@ -1,6 +1,7 @@
 /**
- * The environment, parsed once at start-up. A wrong value stops the process with a readable message
- * instead of surfacing later as a confusing runtime error.
+ * The environment, parsed once at start-up into one section per part of the program (http, database,
+ * auth, graphql, observability). Every default lives here. A wrong value stops the process with a
+ * readable message instead of surfacing later as a confusing runtime error.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,34 +13,33 @@ const MIN_SECRET_BYTES = 32;
 
 const emptyAsUnset = (value: unknown) => (value === '' ? undefined : value);
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUnset, schema.optional());
+const withDefault = <T extends z.ZodType>(schema: T, value: z.output<T>) => z.preprocess(emptyAsUnset, schema.default(value as never));
 const commaList = (value: unknown) =>
   typeof value === 'string' && value.trim() !== '' ? value.split(',').map((item) => item.trim()).filter(Boolean) : undefined;
 const origin = z.url({ protocol: /^https?$/ }).refine((url) => URL.canParse(url) && new URL(url).origin === url, {
   error: 'must be an origin: scheme://host[:port], no path or trailing slash',
 });
+const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// connection string' });
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
 const envSchema = z.object({
-  NODE_ENV: z.preprocess(emptyAsUnset, z.enum(['development', 'production', 'test']).default('development')),
-  HOST: z.preprocess(emptyAsUnset, z.string().default('127.0.0.1')),
-  PORT: z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).max(65535).default(8000)),
-  DATABASE_URL: optional(
-    z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// connection string' }),
+  NODE_ENV: withDefault(z.enum(['development', 'production', 'test']), 'development'),
+  HOST: withDefault(z.string(), '127.0.0.1'),
+  PORT: withDefault(int(0, 65535), 8000),
+  DATABASE_URL: optional(postgresUrl),
+  DATABASE_POOL_SIZE: withDefault(int(1, 1000), 10),
+  UNPAGED_LIST_CONCURRENCY: withDefault(int(1, 1000), 2),
+  DATABASE_CONNECT_TIMEOUT_MS: withDefault(int(100), 5_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: withDefault(
+    z.coerce.number().int().refine((ms) => ms === 0 || ms >= 100, { error: 'must be 0 (off) or at least 100' }),
+    10_000,
   ),
-  DATABASE_POOL_SIZE: z.preprocess(emptyAsUnset, z.coerce.number().int().min(1).max(1000).default(10)),
-  UNPAGED_LIST_CONCURRENCY: z.preprocess(emptyAsUnset, z.coerce.number().int().min(1).max(1000).default(2)),
-  DATABASE_CONNECT_TIMEOUT_MS: z.preprocess(emptyAsUnset, z.coerce.number().int().min(100).default(5_000)),
-  DATABASE_STATEMENT_TIMEOUT_MS: z.preprocess(
-    emptyAsUnset,
-    z.coerce.number().int().refine((ms) => ms === 0 || ms >= 100, { error: 'must be 0 (off) or at least 100' }).default(10_000),
-  ),
-  DATABASE_MIGRATION_URL: optional(
-    z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// connection string' }),
-  ),
-  SHUTDOWN_GRACE_MS: z.preprocess(emptyAsUnset, z.coerce.number().int().min(100, 'must be at least 100 (ms)').default(10_000)),
+  DATABASE_MIGRATION_URL: optional(postgresUrl),
+  SHUTDOWN_GRACE_MS: withDefault(z.coerce.number().int().min(100, 'must be at least 100 (ms)'), 10_000),
   METRICS_TOKEN: optional(z.string().min(16, { error: 'must be at least 16 characters' })),
-  PGLITE_DATA_DIR: z.preprocess(emptyAsUnset, z.string().default('.data/pglite')),
-  MIGRATE_ON_START: z.preprocess(emptyAsUnset, z.stringbool().default(true)),
-  WEB_CONCURRENCY: optional(z.coerce.number().int().min(1).max(256)),
+  PGLITE_DATA_DIR: withDefault(z.string(), '.data/pglite'),
+  MIGRATE_ON_START: withDefault(z.stringbool(), true),
+  WEB_CONCURRENCY: optional(int(1, 256)),
   BETTER_AUTH_SECRET: optional(
     z.string().refine((s) => Buffer.byteLength(s) >= MIN_SECRET_BYTES, {
       error: `must be at least ${MIN_SECRET_BYTES} bytes (generate one with: openssl rand -base64 32)`,
@@ -53,20 +53,85 @@ const envSchema = z.object({
   AUTH_ACCEPT_HS256: optional(z.stringbool()),
   CORS_ORIGINS: z.preprocess(commaList, z.array(origin).default([])),
   GRAPHQL_INTROSPECTION: optional(z.stringbool()),
-  LOG_LEVEL: z.preprocess(
-    emptyAsUnset,
-    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  ),
+  LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
 });
 
-export type Env = Omit<z.infer<typeof envSchema>, 'GRAPHQL_INTROSPECTION'> & {
-  /** Schema introspection and GraphiQL: on unless production, or as GRAPHQL_INTROSPECTION says. */
-  GRAPHQL_INTROSPECTION: boolean;
+/** What a client may send and how long it may take. Not settings: the contract's limits, here with the other defaults. */
+export const httpLimits = {
+  /** Largest request body, in bytes (a task is at most 500 characters; GraphiQL's introspection query is ~3 KB). */
+  maxBodyBytes: 64 * 1024,
+  /** Largest request head (request line + headers), in bytes; beyond it the answer is 431. */
+  maxHeaderBytes: 16 * 1024,
+  /** Milliseconds a client has to send the complete request head. */
+  headersTimeoutMs: 10_000,
+  /** Milliseconds a client has to send the complete request. */
+  requestTimeoutMs: 30_000,
+  /** Milliseconds an idle keep-alive connection is kept open (below common load-balancer idle timeouts). */
+  keepAliveTimeoutMs: 5_000,
+};
+
+export type HttpLimits = typeof httpLimits;
+
+export interface HttpConfig {
+  host: string;
+  port: number;
+  /** Browser origins allowed to call the API cross-origin. */
+  corsOrigins: readonly string[];
+  limits: HttpLimits;
+  /** Milliseconds requests in flight get to finish after SIGTERM/SIGINT. */
+  shutdownGraceMs: number;
+}
+
+export interface DatabaseConfig {
+  /** A postgresql:// URL; unset: the embedded database in `pgliteDataDir`. */
+  url: string | undefined;
+  /** Where migrations connect, when not `url` (Neon: the direct endpoint). */
+  migrationUrl: string | undefined;
+  poolSize: number;
+  /** Milliseconds to open a connection, or to wait for a free one from the pool. */
+  connectTimeoutMs: number;
+  /** Milliseconds a statement may run; 0 sends no statement_timeout to the server. */
+  statementTimeoutMs: number;
+  /** Where the embedded database keeps its files; `memory://` keeps them in memory. */
+  pgliteDataDir: string;
+  migrateOnStart: boolean;
+}
+
+export interface GraphQLConfig {
+  /** Schema introspection, and GraphiQL at /graphql in a browser. */
+  introspection: boolean;
+  /** Hide "Did you mean …" field suggestions (production). */
+  hideSuggestions: boolean;
+}
+
+export interface TasksConfig {
+  /** Unpaged task lists (every task of a user) built at once per process; the rest wait their turn. */
+  unpagedListConcurrency: number;
+}
+
+export interface ObservabilityConfig {
+  logLevel: string;
+  /** When set, /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
+}
+
+export interface Env {
+  nodeEnv: 'development' | 'production' | 'test';
+  http: HttpConfig;
+  database: DatabaseConfig;
   /** How bearer tokens are verified. */
   auth: AuthConfig;
   /** The HS256 shared secret when that path is on: `BETTER_AUTH_SECRET`, or outside production a generated one kept in `.data/`. */
   authSecret: string | undefined;
-};
+  graphql: GraphQLConfig;
+  tasks: TasksConfig;
+  observability: ObservabilityConfig;
+  /** Processes `npm run start:cluster` starts (default: one per core). */
+  webConcurrency: number | undefined;
+}
+
+/** The sections the application itself needs (see ./app.ts). */
+export type AppConfig = Pick<Env, 'http' | 'auth' | 'graphql' | 'tasks' | 'observability'>;
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -84,6 +149,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     throw new EnvError(`Invalid environment:\n${lines.join('\n')}`);
   }
   const env = parsed.data;
+  const production = env.NODE_ENV === 'production';
   const pins = { issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, type: env.AUTH_TOKEN_TYPE };
 
   // The shared-secret path is on by default only when there is no JWKS: Better Auth's own HS256 tokens
@@ -92,7 +158,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   let authSecret: string | undefined;
   if (acceptHs256) {
     if (env.BETTER_AUTH_SECRET) authSecret = env.BETTER_AUTH_SECRET;
-    else if (env.NODE_ENV === 'production') {
+    else if (production) {
       throw new EnvError(
         'Invalid environment:\n  BETTER_AUTH_SECRET: required in production (or set AUTH_JWKS_URL to verify Better Auth JWTs by public key)',
       );
@@ -103,7 +169,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   if (env.AUTH_JWKS_URL) {
     const url = new URL(env.AUTH_JWKS_URL);
     // Whoever can answer for the key set can sign any token: over plain http that is anyone on the way.
-    if (env.NODE_ENV === 'production' && url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) {
+    if (production && url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) {
       throw new EnvError('Invalid environment:\n  AUTH_JWKS_URL: must be https in production (http only for localhost)');
     }
     // Better Auth's JWT plugin sets iss and aud to its base URL, which serves /api/auth/jwks.
@@ -113,15 +179,49 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     throw new EnvError('Invalid environment:\n  AUTH_ACCEPT_HS256: false leaves no way to verify tokens (set AUTH_JWKS_URL)');
   }
   return {
-    ...env,
-    GRAPHQL_INTROSPECTION: env.GRAPHQL_INTROSPECTION ?? env.NODE_ENV !== 'production',
-    authSecret,
+    nodeEnv: env.NODE_ENV,
+    http: {
+      host: env.HOST,
+      port: env.PORT,
+      corsOrigins: env.CORS_ORIGINS,
+      limits: httpLimits,
+      shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    },
+    database: {
+      url: env.DATABASE_URL,
+      migrationUrl: env.DATABASE_MIGRATION_URL,
+      poolSize: env.DATABASE_POOL_SIZE,
+      connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+      pgliteDataDir: env.PGLITE_DATA_DIR,
+      migrateOnStart: env.MIGRATE_ON_START,
+    },
     auth: { hs256: authSecret === undefined ? undefined : { ...pins, secret: authSecret }, jwks },
+    authSecret,
+    graphql: { introspection: env.GRAPHQL_INTROSPECTION ?? !production, hideSuggestions: production },
+    tasks: { unpagedListConcurrency: env.UNPAGED_LIST_CONCURRENCY },
+    observability: { logLevel: env.LOG_LEVEL, metricsToken: env.METRICS_TOKEN },
+    webConcurrency: env.WEB_CONCURRENCY,
   };
 }
 
+/**
+ * The one way a program of this project reads its settings: `.env` (if any) under the environment, then
+ * `loadEnv`; a wrong value prints its message and exits 1.
+ */
+export function loadEnvOrExit(): Env {
+  loadDotEnvFile();
+  try {
+    return loadEnv();
+  } catch (error) {
+    if (!(error instanceof EnvError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}
+
 /** Loads `.env` from the working directory when there is one; variables already set win. */
-export function loadDotEnvFile(path = '.env'): void {
+function loadDotEnvFile(path = '.env'): void {
   if (existsSync(path)) process.loadEnvFile(path);
 }
 

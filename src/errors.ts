@@ -1,31 +1,52 @@
-import { GraphQLError } from 'graphql';
+/**
+ * The one error exit. Error classes with stable codes, the code → HTTP status table, `classifyError` (what
+ * any thrown thing means to a client), and the two renderings: `{"detail"}` for REST and every non-GraphQL
+ * path, `{"errors":[…]}` for /graphql. Nothing else decides an error's status or writes an error body.
+ */
+import { GraphQLError, locatedError } from 'graphql';
+import { isDatabaseUnavailable } from './db/unavailable.js';
+import type { Logger } from './logger.js';
 
-/** Stable `extensions.code` values and the HTTP status each one means on the REST routes. */
+/** Stable `extensions.code` values and the HTTP status each one means. */
 export const httpStatusByCode = {
   BAD_USER_INPUT: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNPROCESSABLE_ENTITY: 422,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL_SERVER_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
 } as const;
 
 export type ErrorCode = keyof typeof httpStatusByCode;
 
+const codeByStatus = new Map<number, ErrorCode>(
+  Object.entries(httpStatusByCode).map(([code, status]) => [status, code as ErrorCode]),
+);
+
+export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
+
 export class AppError extends GraphQLError {
   readonly code: ErrorCode;
+  /** Response headers this error asks for: a challenge with a 401, `Allow` with a 405, a retry hint with a 503. */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(message: string, code: ErrorCode, extensions: Record<string, unknown> = {}) {
+  constructor(message: string, code: ErrorCode, headers: Record<string, string> = {}) {
     // Expected outcomes (a 404, a bad title) need no stack trace, and capturing one is most of their cost.
     const stackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
-    super(message, { extensions: { code, ...extensions } });
+    // On /graphql a field error leaves the answer a 200 with partial data, except "unavailable": `http` is
+    // what Yoga reads to make the whole answer a 503 with Retry-After (and strips from the body).
+    const http = code === 'SERVICE_UNAVAILABLE' ? { http: { status: httpStatusByCode[code], headers } } : {};
+    super(message, { extensions: { code, ...http } });
     Error.stackTraceLimit = stackTraceLimit;
     this.code = code;
+    this.headers = headers;
   }
 
   get status(): number {
@@ -40,12 +61,8 @@ export class BadUserInputError extends AppError {
 }
 
 export class UnauthenticatedError extends AppError {
-  constructor(
-    message = 'Not authenticated',
-    /** The `WWW-Authenticate` challenge to send with the 401. */
-    readonly challenge = 'Bearer',
-  ) {
-    super(message, 'UNAUTHENTICATED');
+  constructor(message = 'Not authenticated', challenge = 'Bearer') {
+    super(message, 'UNAUTHENTICATED', { 'www-authenticate': challenge });
   }
 }
 
@@ -61,6 +78,24 @@ export class NotFoundError extends AppError {
   }
 }
 
+export class MethodNotAllowedError extends AppError {
+  constructor(allow: readonly string[]) {
+    super('Method Not Allowed', 'METHOD_NOT_ALLOWED', { allow: allow.join(', ') });
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  constructor(limitBytes: number) {
+    super(`Request body is larger than ${limitBytes} bytes`, 'PAYLOAD_TOO_LARGE');
+  }
+}
+
+export class UnsupportedMediaTypeError extends AppError {
+  constructor(message = 'Content-Type must be application/json') {
+    super(message, 'UNSUPPORTED_MEDIA_TYPE');
+  }
+}
+
 export class UnprocessableEntityError extends AppError {
   constructor(message: string) {
     super(message, 'UNPROCESSABLE_ENTITY');
@@ -71,32 +106,77 @@ export class ServiceUnavailableError extends AppError {
   constructor(
     message = 'Service unavailable',
     /** Seconds the client should wait before retrying (`Retry-After`). */
-    readonly retryAfterSeconds = 5,
+    retryAfterSeconds = 5,
   ) {
-    // `http` makes /graphql answer 503 with Retry-After too (Yoga reads it, and strips it from the body).
-    super(message, 'SERVICE_UNAVAILABLE', {
-      http: { status: 503, headers: { 'retry-after': String(retryAfterSeconds) } },
-    });
+    super(message, 'SERVICE_UNAVAILABLE', { 'retry-after': String(retryAfterSeconds) });
   }
 }
 
-export class PayloadTooLargeError extends AppError {
-  constructor(limitBytes: number) {
-    super(`Request body is larger than ${limitBytes} bytes`, 'PAYLOAD_TOO_LARGE');
+export class InternalError extends AppError {
+  constructor() {
+    super(INTERNAL_ERROR_MESSAGE, 'INTERNAL_SERVER_ERROR');
   }
 }
 
-export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
-
-/** Response headers an error asks for: a challenge with a 401, a retry hint with a 503. */
-export function httpHeadersOf(error: unknown): Record<string, string> {
-  if (error instanceof UnauthenticatedError) return { 'www-authenticate': error.challenge };
-  if (error instanceof ServiceUnavailableError) return { 'retry-after': String(error.retryAfterSeconds) };
-  return {};
+/**
+ * What an error means to the client. Our own errors are themselves (wherever GraphQL wrapped them); a
+ * database that cannot serve us now is a 503 to retry; a 4xx that Fastify or Node raised about the
+ * request keeps its status and message; anything else is a bug: logged in full, answered with nothing
+ * but "Internal server error".
+ */
+export function classifyError(error: unknown, { logger, maxBodyBytes = 0 }: { logger: Logger; maxBodyBytes?: number }): AppError {
+  const cause = unwrap(error);
+  if (cause instanceof AppError) return cause;
+  const fastifyCode = (cause as { code?: unknown } | null)?.code;
+  if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') return new PayloadTooLargeError(maxBodyBytes);
+  if (fastifyCode === 'FST_ERR_BAD_URL') return new BadUserInputError('Malformed percent-encoding in the URL path');
+  if (isDatabaseUnavailable(cause)) {
+    logger.warn({ err: { message: messageOf(cause).split('\n').at(-1) } }, 'database unavailable');
+    return new ServiceUnavailableError();
+  }
+  const status = (cause as { statusCode?: unknown } | null)?.statusCode;
+  const code = typeof status === 'number' && status >= 400 && status < 500 ? codeByStatus.get(status) : undefined;
+  if (code) return new AppError(clientMessage(status as number, messageOf(cause)), code);
+  logger.error({ err: cause }, 'unexpected error');
+  return new InternalError();
 }
 
-/** The HTTP status for an error's `extensions.code`; anything unknown is a 500. */
-export function httpStatusOf(error: unknown): number {
-  const code = error instanceof GraphQLError ? error.extensions.code : undefined;
-  return typeof code === 'string' && code in httpStatusByCode ? httpStatusByCode[code as ErrorCode] : 500;
+/** The REST (and every non-GraphQL path's) error body. */
+export function detailBody(error: AppError): string {
+  return JSON.stringify({ detail: error.message });
+}
+
+/**
+ * An error in a /graphql result as the client sees it: GraphQL's own (syntax, validation) and ours (with
+ * their code) as they are; anything else classified, keeping its place in the result.
+ */
+export function maskGraphQLError(error: unknown, logger: Logger): GraphQLError {
+  if (unwrap(error) instanceof GraphQLError) return error as GraphQLError;
+  // Where it happened in the result (path), not in the query text (locations): nothing of an internal error leaks.
+  const path = error instanceof GraphQLError ? error.path : undefined;
+  return locatedError(classifyError(error, { logger }), undefined, path);
+}
+
+/** A /graphql error body for an error raised before GraphQL ran (authentication, body limits). */
+export function graphQLErrorBody(error: AppError): string {
+  return JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] });
+}
+
+/** Fastify's own wording for the few client errors it raises is fine, but ours is the contract's. */
+function clientMessage(status: number, message: string): string {
+  if (status === 415) return new UnsupportedMediaTypeError().message;
+  if (status === 404) return 'Not Found';
+  return message;
+}
+
+function messageOf(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
+}
+
+/** The error a resolver threw, when GraphQL wrapped it with a path and locations. */
+function unwrap(error: unknown): unknown {
+  let current = error;
+  while (current instanceof GraphQLError && current.originalError && !(current instanceof AppError)) current = current.originalError;
+  return current;
 }

@@ -1,12 +1,8 @@
 /**
- * Prometheus metrics, served at /metrics: requests and their latency per route and status, GraphQL
+ * Prometheus metrics (served at /metrics by ./http/health.ts): requests and their latency per route and status, GraphQL
  * operations (over /graphql and through the REST routes), database pool usage, and Node's process metrics.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Plugin } from 'graphql-yoga';
-import { timingSafeEqual } from 'node:crypto';
-
-export const METRICS_PATH = '/metrics';
 
 /** Operation names come from clients: past this many distinct ones, the rest are counted as "other". */
 const MAX_OPERATION_NAMES = 100;
@@ -67,24 +63,6 @@ export function createMetrics(
         else names.add(label);
       }
       operations.inc({ source, type, name: label });
-    },
-  };
-}
-
-/** GET /metrics, behind `Authorization: Bearer <METRICS_TOKEN>` when a token is configured. */
-export function useMetricsEndpoint(metrics: Metrics, token: string | undefined): Plugin {
-  const expected = token === undefined ? undefined : Buffer.from(`Bearer ${token}`);
-  return {
-    async onRequest({ request, url, endResponse, fetchAPI }) {
-      if (url.pathname !== METRICS_PATH) return;
-      if (expected) {
-        const given = Buffer.from(request.headers.get('authorization') ?? '');
-        if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-          endResponse(fetchAPI.Response.json({ detail: 'Not authenticated' }, { status: 401, headers: { 'www-authenticate': 'Bearer' } }));
-          return;
-        }
-      }
-      endResponse(new fetchAPI.Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }));
     },
   };
 }

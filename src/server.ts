@@ -4,19 +4,17 @@
  * SHUTDOWN_GRACE_MS, closes the database and exits 0; a second signal or an overrun exits 1.
  */
 import cluster from 'node:cluster';
-import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
+import { createApp, type App } from './app.js';
 import { openDatabase, type Database } from './db/client.js';
 import { DirectoryInUseError } from './db/directory-lock.js';
 import { applyMigrations } from './db/migrate.js';
 import { isMigrationRetryable } from './db/unavailable.js';
-import { EnvError, loadDotEnvFile, loadEnv, type Env } from './env.js';
-import { createHttpServer } from './http/server.js';
+import { loadEnvOrExit } from './env.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
-import { createApp } from './yoga.js';
 
 // V8 sizes the heap for the machine's memory and lets garbage pile up to hundreds of MB under load; grown
 // by 10 % per collection instead, the process stays near its live size (bench/RESULTS.md, Memory). A
@@ -25,36 +23,19 @@ if (![...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) => arg.inc
   v8.setFlagsFromString('--heap-growing-percent=10');
 }
 
-loadDotEnvFile();
-let env: Env;
-try {
-  env = loadEnv();
-} catch (error) {
-  if (!(error instanceof EnvError)) throw error;
-  console.error(error.message);
-  process.exit(1);
-}
-
-const logger = createLogger(env.LOG_LEVEL);
+const env = loadEnvOrExit();
+const logger = createLogger(env.observability.logLevel);
 // A fault somewhere async (a dropped connection, say) is logged; it must not take the process down.
 process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
 
 // What the signal handler needs to see; filled in as start-up gets there.
-const life: { stopping: boolean; database?: Database; readiness?: Readiness; server?: Server } = { stopping: false };
+const life: { stopping: boolean; database?: Database; readiness?: Readiness; app?: App } = { stopping: false };
 // From the start: a stop asked for while the embedded database migrates is honoured (and logged) too.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => shutdown(signal));
 
 let database: Database;
 try {
-  database = await openDatabase({
-    url: env.DATABASE_URL,
-    poolSize: env.DATABASE_POOL_SIZE,
-    connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
-    statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
-    migrationUrl: env.DATABASE_MIGRATION_URL,
-    onPoolError: (error) => logger.warn({ err: { message: error.message } }, 'database connection lost'),
-    pgliteDataDir: env.PGLITE_DATA_DIR,
-  });
+  database = await openDatabase(env.database, (error) => logger.warn({ err: { message: error.message } }, 'database connection lost'));
 } catch (error) {
   if (!(error instanceof DirectoryInUseError)) throw error;
   logger.fatal(error.message);
@@ -65,32 +46,36 @@ life.database = database;
 const readiness = new Readiness(database.prisma);
 life.readiness = readiness;
 // The embedded database is local and cannot be "down": migrate before serving.
-if (env.MIGRATE_ON_START && database.kind === 'pglite' && !life.stopping) await migrate(database, logger);
+if (env.database.migrateOnStart && database.kind === 'pglite' && !life.stopping) await migrate(database, logger);
 if (life.stopping) await closeDatabaseAndExit();
 
-const app = createApp({
+const app = await createApp({
+  config: env,
   prisma: database.prisma,
-  auth: env.auth,
   logger,
-  corsOrigins: env.CORS_ORIGINS,
-  production: env.NODE_ENV === 'production',
-  introspection: env.GRAPHQL_INTROSPECTION,
   readiness,
   metrics: createMetrics({ poolStats: database.poolStats, processMetrics: true }),
-  metricsToken: env.METRICS_TOKEN,
-  unpagedListConcurrency: env.UNPAGED_LIST_CONCURRENCY,
 });
-const server = createHttpServer(app.requestListener);
-life.server = server;
-server.listen(env.PORT, env.HOST, () => {
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : env.PORT;
-  logger.info(
-    { url: `http://${env.HOST}:${port}`, database: database.kind === 'pglite' ? env.PGLITE_DATA_DIR : 'postgresql' },
-    'task gateway listening',
+life.app = app;
+try {
+  await app.listen({ port: env.http.port, host: env.http.host, listenTextResolver: (address) => `listening on ${address}` });
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code;
+  logger.fatal(
+    code === 'EADDRINUSE'
+      ? `port ${env.http.port} on ${env.http.host} is already in use: stop the other server or set PORT`
+      : `cannot listen on ${env.http.host}:${env.http.port}: ${(error as Error).message}`,
   );
-});
-if (env.MIGRATE_ON_START && database.kind === 'postgres') void migrateUntilDone(database, logger);
+  await database.close();
+  process.exit(1);
+}
+const address = app.server.address();
+const port = typeof address === 'object' && address ? address.port : env.http.port;
+logger.info(
+  { url: `http://${env.http.host}:${port}`, database: database.kind === 'pglite' ? env.database.pgliteDataDir : 'postgresql' },
+  'task gateway listening',
+);
+if (env.database.migrateOnStart && database.kind === 'postgres') void migrateUntilDone(database, logger);
 
 function shutdown(signal: NodeJS.Signals): void {
   if (life.stopping) {
@@ -102,15 +87,15 @@ function shutdown(signal: NodeJS.Signals): void {
   }
   life.stopping = true;
   if (life.readiness) life.readiness.shuttingDown = true;
-  logger.info({ signal, graceMs: env.SHUTDOWN_GRACE_MS }, 'shutting down: finishing requests in flight');
+  logger.info({ signal, graceMs: env.http.shutdownGraceMs }, 'shutting down: finishing requests in flight');
   setTimeout(() => {
     logger.error('requests still running at the end of the grace period: exiting');
     process.exit(1);
-  }, env.SHUTDOWN_GRACE_MS);
+  }, env.http.shutdownGraceMs);
   // Not serving yet: start-up sees `stopping` once its current step is done, and exits then.
-  if (!life.server) return;
-  life.server.close(() => void closeDatabaseAndExit());
-  life.server.closeIdleConnections();
+  if (!life.app) return;
+  // Fastify stops accepting, closes idle keep-alive connections and waits for the requests in flight.
+  void life.app.close().then(closeDatabaseAndExit);
 }
 
 async function closeDatabaseAndExit(): Promise<never> {

@@ -64,7 +64,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([jwksOnly.database.close(), jwksAndSecret.database.close(), keyServer.close()]);
+  await Promise.all([jwksOnly.close(), jwksAndSecret.close(), keyServer.close()]);
 });
 
 describe('tokens from Better Auth', () => {

@@ -12,34 +12,31 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createLogger } from '../src/logger.js';
-import { createApp } from '../src/yoga.js';
-import { collectPageErrors, launchBrowser, listen, screenshot, type Listening } from './support/browser.js';
-import { openTestDatabase } from './support/database.js';
-import { TEST_SECRET, signToken } from './support/fixtures.js';
-import type { Database } from '../src/db/client.js';
+import { collectPageErrors, launchBrowser, screenshot } from './support/browser.js';
+import { createTestApp, signToken, type TestApp, type TestAppOptions } from './support/fixtures.js';
 
 let browser: Browser;
-let database: Database;
 let webDir: string;
-let api: Listening;
+let api: TestApp & { origin: string };
 
 beforeAll(async () => {
   webDir = mkdtempSync(join(tmpdir(), 'task-web-'));
   await build({ configFile: join(import.meta.dirname, '../web/vite.config.ts'), logLevel: 'error', build: { outDir: webDir } });
-  database = await openTestDatabase();
-  api = await listen(
-    createApp({ prisma: database.prisma, auth: { hs256: { secret: TEST_SECRET } }, logger: createLogger('silent'), webDir }),
-  );
+  api = await serve({ webDir });
   browser = await launchBrowser();
 }, 120_000);
 
 afterAll(async () => {
   await browser.close();
   await api.close();
-  await database.close();
   rmSync(webDir, { recursive: true, force: true });
 });
+
+/** The app on a real port, so the browser talks to it over the network. */
+async function serve(options: TestAppOptions): Promise<TestApp & { origin: string }> {
+  const app = await createTestApp(options);
+  return { ...app, origin: await app.listen() };
+}
 
 async function newPage(): Promise<{ page: Page; errors: string[] }> {
   const page = await (await browser.newContext()).newPage();
@@ -164,8 +161,7 @@ describe('a page on another origin', () => {
   let pagesOrigin: string;
   let otherOrigin: string;
   let other: Server;
-  let corsApi: Listening;
-  let corsDatabase: Database;
+  let corsApi: TestApp & { origin: string };
 
   /** A page whose script calls the API like the frontend's api-client: fetch with a bearer token. */
   function servePage(apiOrigin: () => string): Server {
@@ -202,20 +198,11 @@ describe('a page on another origin', () => {
     other = servePage(() => corsApi.origin);
     pagesOrigin = await start(pages);
     otherOrigin = await start(other);
-    corsDatabase = await openTestDatabase();
-    corsApi = await listen(
-      createApp({
-        prisma: corsDatabase.prisma,
-        auth: { hs256: { secret: TEST_SECRET } },
-        logger: createLogger('silent'),
-        corsOrigins: [pagesOrigin],
-      }),
-    );
+    corsApi = await serve({ env: { CORS_ORIGINS: pagesOrigin } });
   });
 
   afterAll(async () => {
     await corsApi.close();
-    await corsDatabase.close();
     await Promise.all([pages, other].map((s) => new Promise((resolve) => s.close(resolve))));
   });
 

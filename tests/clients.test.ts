@@ -42,12 +42,12 @@ describe('pages for people', () => {
     writeFileSync(join(webDir, 'index.html'), '<!doctype html><title>Tasks</title>');
     writeFileSync(join(webDir, 'assets', 'app-abc123.js'), 'console.log(1)');
     api = await createTestApp({ webDir });
-    closed = await createTestApp({ introspection: false, production: true, webDir: join(webDir, 'no-build-here') });
+    closed = await createTestApp({ env: { NODE_ENV: 'production' }, webDir: join(webDir, 'no-build-here') });
     alice = await api.user('alice');
   });
 
   afterAll(async () => {
-    await Promise.all([api.database.close(), closed.database.close()]);
+    await Promise.all([api.close(), closed.close()]);
     rmSync(webDir, { recursive: true, force: true });
   });
 

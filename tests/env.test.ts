@@ -7,8 +7,8 @@ describe('the environment', () => {
   test('the defaults serve on 127.0.0.1:8000 with the embedded database and migrations on start', () => {
     const env = loadEnv({ BETTER_AUTH_SECRET: SECRET });
 
-    expect(env).toMatchObject({ HOST: '127.0.0.1', PORT: 8000, PGLITE_DATA_DIR: '.data/pglite', MIGRATE_ON_START: true });
-    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env).toMatchObject({ http: { host: '127.0.0.1', port: 8000 }, database: { pgliteDataDir: '.data/pglite', migrateOnStart: true } });
+    expect(env.database.url).toBeUndefined();
     expect(env.auth).toEqual({ hs256: { secret: SECRET, issuer: undefined, audience: undefined, type: undefined }, jwks: undefined });
   });
 
@@ -76,15 +76,15 @@ describe('the environment', () => {
   });
 
   test('introspection is on in development, off in production, and either can be overridden', () => {
-    expect(loadEnv({ BETTER_AUTH_SECRET: SECRET }).GRAPHQL_INTROSPECTION).toBe(true);
-    expect(loadEnv({ BETTER_AUTH_SECRET: SECRET, NODE_ENV: 'production' }).GRAPHQL_INTROSPECTION).toBe(false);
-    expect(loadEnv({ BETTER_AUTH_SECRET: SECRET, NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true' }).GRAPHQL_INTROSPECTION).toBe(true);
-    expect(loadEnv({ BETTER_AUTH_SECRET: SECRET, GRAPHQL_INTROSPECTION: 'false' }).GRAPHQL_INTROSPECTION).toBe(false);
+    expect(loadEnv({ BETTER_AUTH_SECRET: SECRET }).graphql.introspection).toBe(true);
+    expect(loadEnv({ BETTER_AUTH_SECRET: SECRET, NODE_ENV: 'production' }).graphql.introspection).toBe(false);
+    expect(loadEnv({ BETTER_AUTH_SECRET: SECRET, NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true' }).graphql.introspection).toBe(true);
+    expect(loadEnv({ BETTER_AUTH_SECRET: SECRET, GRAPHQL_INTROSPECTION: 'false' }).graphql.introspection).toBe(false);
   });
 
   test('CORS_ORIGINS is a comma-separated allowlist', () => {
     const env = loadEnv({ BETTER_AUTH_SECRET: SECRET, CORS_ORIGINS: 'https://app.example.com, http://localhost:3000' });
 
-    expect(env.CORS_ORIGINS).toEqual(['https://app.example.com', 'http://localhost:3000']);
+    expect(env.http.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:3000']);
   });
 });

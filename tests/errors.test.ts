@@ -5,21 +5,19 @@
 import { describe, expect, test } from 'vitest';
 import { openDatabase } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
-import { createLogger } from '../src/logger.js';
-import { createApp } from '../src/yoga.js';
-import { TEST_SECRET, send, signToken } from './support/fixtures.js';
+import { databaseConfig } from './support/database.js';
+import { createTestApp, send, signToken } from './support/fixtures.js';
 
 async function appOn(database: Awaited<ReturnType<typeof openDatabase>>) {
   const lines: string[] = [];
-  const logger = createLogger('warn', { write: (line: string) => lines.push(line) });
-  const app = createApp({ prisma: database.prisma, auth: { hs256: { secret: TEST_SECRET } }, logger });
+  const { app } = await createTestApp({ database, logLines: lines, env: { LOG_LEVEL: 'warn' } });
   const token = await signToken({ sub: 'alice' });
   return { app, lines, authorization: `Bearer ${token}` };
 }
 
 /** A real database whose tasks table no longer matches the code: every task query fails unexpectedly. */
 async function brokenSchema() {
-  const database = await openDatabase({ pgliteDataDir: 'memory://' });
+  const database = await openDatabase(databaseConfig());
   await applyMigrations(database.adapterFactory);
   await database.prisma.$executeRawUnsafe('ALTER TABLE tasks RENAME COLUMN title TO name');
   return { database, ...(await appOn(database)) };
@@ -60,7 +58,7 @@ describe('unexpected errors', () => {
 
 describe('a database that cannot be reached', () => {
   // Nothing listens on port 1: every query fails to connect.
-  const unreachable = () => openDatabase({ url: 'postgresql://postgres@127.0.0.1:1/nowhere', connectTimeoutMs: 500 });
+  const unreachable = () => openDatabase(databaseConfig({ url: 'postgresql://postgres@127.0.0.1:1/nowhere', connectTimeoutMs: 500 }));
 
   test('REST answers 503 "Service unavailable" with Retry-After', async () => {
     const database = await unreachable();

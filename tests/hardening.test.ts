@@ -2,11 +2,11 @@
  * GraphQL and HTTP limits: operation shape (GraphQL Armor), batching, field suggestions, body size,
  * slow clients, CORS and security headers.
  */
-import { connect, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
+import { Readable } from 'node:stream';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createHttpServer } from '../src/http/server.js';
-import { operationLimitErrors } from '../src/operation-limits.js';
+import { operationLimitErrors } from '../src/graphql/operation-limits.js';
 import { schema } from '../src/schema/index.js';
 import { createTestApp, signToken, type TestApp, type TestUser } from './support/fixtures.js';
 
@@ -15,13 +15,13 @@ let production: TestApp;
 let alice: TestUser;
 
 beforeAll(async () => {
-  api = await createTestApp({ corsOrigins: ['http://localhost:3000', 'https://app.example.com'] });
-  production = await createTestApp({ production: true });
+  api = await createTestApp({ env: { CORS_ORIGINS: 'http://localhost:3000,https://app.example.com' } });
+  production = await createTestApp({ env: { NODE_ENV: 'production' } });
   alice = await api.user('alice');
 });
 
 afterAll(async () => {
-  await Promise.all([api.database.close(), production.database.close()]);
+  await Promise.all([api.close(), production.close()]);
 });
 
 const TASK_FIELDS = 'id title completed userId createdAt updatedAt __typename';
@@ -94,20 +94,11 @@ describe('request body size', () => {
   });
 
   test('a REST body over 64 KiB sent without Content-Length (chunked) is 413 too', async () => {
-    const chunks = new ReadableStream<Uint8Array>({
-      start(controller) {
-        for (let i = 0; i < 10; i++) controller.enqueue(new TextEncoder().encode(big.slice(0, 10 * 1024)));
-        controller.close();
-      },
-    });
-    const response = await api.app.fetch('http://localhost/api/tasks', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' },
-      body: chunks,
-      duplex: 'half',
-    } as RequestInit);
+    const chunks = Readable.from(Array.from({ length: 10 }, () => Buffer.from(big.slice(0, 10 * 1024))));
+    const response = await alice.request('POST', '/api/tasks', { rawBody: chunks, headers: { 'content-type': 'application/json' } });
 
     expect(response.status).toBe(413);
+    expect(response.body).toEqual({ detail: 'Request body is larger than 65536 bytes' });
   });
 
   test('a GraphQL body over 64 KiB is 413', async () => {
@@ -119,11 +110,10 @@ describe('request body size', () => {
 
 describe('slow clients', () => {
   async function cutOffAfter(send: string) {
-    const server = createHttpServer(api.app.requestListener, { headersTimeoutMs: 300, requestTimeoutMs: 600 });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
+    const impatient = await createTestApp({ database: api.database, limits: { headersTimeoutMs: 300, requestTimeoutMs: 600 } });
+    const { port } = new URL(await impatient.listen());
     try {
-      const socket = connect(port, '127.0.0.1');
+      const socket = connect(Number(port), '127.0.0.1');
       const started = performance.now();
       let received = '';
       socket.on('data', (chunk) => (received += chunk.toString()));
@@ -131,7 +121,7 @@ describe('slow clients', () => {
       await new Promise((resolve) => socket.on('close', resolve));
       return { ms: performance.now() - started, received };
     } finally {
-      await new Promise((resolve) => server.close(resolve));
+      await impatient.close();
     }
   }
 
@@ -155,23 +145,25 @@ describe('slow clients', () => {
 
 describe('malformed requests', () => {
   test('a Host header the URL parser refuses is a 400, not a 500', async () => {
-    const server = createHttpServer(api.app.requestListener);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    try {
-      const socket = connect(port, '127.0.0.1');
-      let received = '';
-      socket.on('data', (chunk) => (received += chunk.toString()));
-      socket.write(`GET /api/tasks HTTP/1.1\r\nHost: undefined:undefined\r\nAuthorization: Bearer ${alice.token}\r\nConnection: close\r\n\r\n`);
-      await new Promise((resolve) => socket.on('close', resolve));
+    const received = await rawExchange(
+      await api.listen(),
+      `GET /api/tasks HTTP/1.1\r\nHost: undefined:undefined\r\nAuthorization: Bearer ${alice.token}\r\nConnection: close\r\n\r\n`,
+    );
 
-      expect(received).toMatch(/^HTTP\/1\.1 400/);
-      expect(received).toContain('{"detail":"Bad Request"}');
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-    }
+    expect(received).toMatch(/^HTTP\/1\.1 400/);
+    expect(received).toContain('{"detail":"Bad Request"}');
   });
 });
+
+/** Writes a raw request to the server and returns everything it answers until it closes the connection. */
+async function rawExchange(origin: string, request: string): Promise<string> {
+  const socket = connect(Number(new URL(origin).port), '127.0.0.1');
+  let received = '';
+  socket.on('data', (chunk) => (received += chunk.toString()));
+  socket.write(request);
+  await new Promise((resolve) => socket.on('close', resolve));
+  return received;
+}
 
 describe('CORS', () => {
   test('an allowed origin is answered with itself, without credentials', async () => {

@@ -5,11 +5,10 @@
  */
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { App } from '../src/app.js';
 import type { Database } from '../src/db/client.js';
-import { createLogger } from '../src/logger.js';
-import { createApp, type App } from '../src/yoga.js';
 import { openTestDatabase } from './support/database.js';
-import { send } from './support/fixtures.js';
+import { createTestApp, send } from './support/fixtures.js';
 import { startKeyServer, type KeyServer } from './support/key-server.js';
 
 const TIMEOUT_MS = 300;
@@ -38,10 +37,9 @@ function tokenFor(key: IssuerKey, sub = 'erin') {
     .sign(key.privateKey);
 }
 
-function appWithFreshKeyStore(): App {
-  return createApp({
-    prisma: database.prisma,
-    logger: createLogger('silent'),
+async function appWithFreshKeyStore(): Promise<App> {
+  const { app } = await createTestApp({
+    database,
     auth: {
       jwks: {
         url: new URL(`${issuer.origin}/jwks`),
@@ -54,6 +52,7 @@ function appWithFreshKeyStore(): App {
       },
     },
   });
+  return app;
 }
 
 async function listTasks(app: App, token: string) {
@@ -83,7 +82,7 @@ describe('when the JWKS endpoint fails', () => {
   test.for(['down', 'hang'] as const)('keys already fetched keep working while it is %s, past their max age', async (mode) => {
     const key = await newKey('k1');
     published = [key];
-    const app = appWithFreshKeyStore();
+    const app = await appWithFreshKeyStore();
     expect((await listTasks(app, await tokenFor(key))).status).toBe(200);
 
     issuer.mode = mode;
@@ -100,7 +99,7 @@ describe('when the JWKS endpoint fails', () => {
     const known = await newKey('k1');
     const rotated = await newKey('k2');
     published = [known];
-    const app = appWithFreshKeyStore();
+    const app = await appWithFreshKeyStore();
     expect((await listTasks(app, await tokenFor(known))).status).toBe(200);
     await sleep(COOLDOWN_MS + 50);
 
@@ -123,7 +122,7 @@ describe('when the JWKS endpoint fails', () => {
     const key = await newKey('k1');
     published = [key];
     issuer.mode = 'down';
-    const app = appWithFreshKeyStore();
+    const app = await appWithFreshKeyStore();
     const before = issuer.hitsTo('/jwks');
 
     const responses = [];
@@ -138,7 +137,7 @@ describe('when the JWKS endpoint fails', () => {
     const first = await newKey('k1');
     published = [first];
     issuer.mode = 'down';
-    const app = appWithFreshKeyStore();
+    const app = await appWithFreshKeyStore();
     expect((await listTasks(app, await tokenFor(first))).status).toBe(503);
 
     issuer.mode = 'up';
@@ -154,7 +153,7 @@ describe('when the JWKS endpoint fails', () => {
   test('unknown kids within the cooldown cost no fetch and are 401 while the endpoint is healthy', async () => {
     const key = await newKey('k1');
     published = [key];
-    const app = appWithFreshKeyStore();
+    const app = await appWithFreshKeyStore();
     expect((await listTasks(app, await tokenFor(key))).status).toBe(200);
     const before = issuer.hitsTo('/jwks');
     const stranger = await newKey('nobody-knows');

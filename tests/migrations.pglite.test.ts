@@ -4,6 +4,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { describe, expect, test } from 'vitest';
 import { openDatabase } from '../src/db/client.js';
 import { applyMigrations, migrationsDir, pendingSchemaChange, schemaPath } from '../src/db/migrate.js';
+import { databaseConfig } from './support/database.js';
 
 describe('migrations', () => {
   test('prisma/schema.prisma and prisma/migrations agree', async () => {
@@ -20,7 +21,7 @@ describe('migrations', () => {
   });
 
   test('applying twice applies nothing the second time, and records what prisma migrate deploy expects', async () => {
-    const database = await openDatabase({ pgliteDataDir: 'memory://' });
+    const database = await openDatabase(databaseConfig());
     try {
       const names = (await readdir(migrationsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
 

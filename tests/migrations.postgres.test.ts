@@ -4,7 +4,7 @@ import pg from 'pg';
 import { describe, expect, test } from 'vitest';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
-import { testDatabaseUrl } from './support/database.js';
+import { databaseConfig, testDatabaseUrl } from './support/database.js';
 
 describe('migrations on PostgreSQL', () => {
   test('they build the same tables on an empty PostgreSQL as on PGlite', async () => {
@@ -14,8 +14,8 @@ describe('migrations on PostgreSQL', () => {
     await admin.query(`CREATE DATABASE ${name}`);
     const url = new URL(testDatabaseUrl());
     url.pathname = `/${name}`;
-    const postgres = await openDatabase({ url: url.toString() });
-    const pglite = await openDatabase({ pgliteDataDir: 'memory://' });
+    const postgres = await openDatabase(databaseConfig({ url: url.toString() }));
+    const pglite = await openDatabase(databaseConfig());
     try {
       expect(await applyMigrations(postgres.adapterFactory)).toEqual(await applyMigrations(pglite.adapterFactory));
       expect(await applyMigrations(postgres.adapterFactory)).toEqual([]);

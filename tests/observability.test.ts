@@ -3,12 +3,11 @@
  * title), and Prometheus metrics per route and status, per GraphQL operation, and for the database pool.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { App } from '../src/app.js';
 import type { Database } from '../src/db/client.js';
-import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
-import { createApp, type App } from '../src/yoga.js';
 import { openTestDatabase, testDatabaseKind } from './support/database.js';
-import { TEST_SECRET, send, signToken } from './support/fixtures.js';
+import { createTestApp, send, signToken } from './support/fixtures.js';
 
 const METRICS_TOKEN = 'metrics-token-for-tests';
 let database: Database;
@@ -19,13 +18,12 @@ let authorization: string;
 beforeAll(async () => {
   database = await openTestDatabase();
   lines = [];
-  app = createApp({
-    prisma: database.prisma,
-    auth: { hs256: { secret: TEST_SECRET } },
-    logger: createLogger('info', { write: (line: string) => lines.push(line) }),
+  ({ app } = await createTestApp({
+    database,
+    logLines: lines,
     metrics: createMetrics({ poolStats: database.poolStats }),
-    metricsToken: METRICS_TOKEN,
-  });
+    env: { METRICS_TOKEN },
+  }));
   authorization = `Bearer ${await signToken({ sub: `observed-${Date.now()}` })}`;
 });
 

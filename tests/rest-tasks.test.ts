@@ -422,11 +422,11 @@ describe('routes outside the contract', () => {
     expect(response.body).toEqual({ detail: 'Not Found' });
   });
 
-  test('a known path with the wrong method returns 405 with Allow', async ({ alice }) => {
+  test('a known path with the wrong method returns 405 with Allow, HEAD included', async ({ alice }) => {
     const response = await alice.request('POST', `/api/tasks/${randomUUID()}`, { body: { title: 'x' } });
 
     expect(response.status).toBe(405);
-    expect(response.headers.get('allow')).toBe('GET, PATCH, PUT, DELETE');
+    expect(response.headers.get('allow')).toBe('GET, HEAD, PATCH, PUT, DELETE');
     expect(response.body).toEqual({ detail: 'Method Not Allowed' });
   });
 });

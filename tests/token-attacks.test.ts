@@ -4,7 +4,6 @@
  * 401 and no detail beyond "Invalid or expired token"; none makes the server fetch anything it was not
  * configured to fetch.
  */
-import type { AddressInfo } from 'node:net';
 import {
   SignJWT,
   base64url,
@@ -18,7 +17,6 @@ import {
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { AuthConfig } from '../src/auth/bearer.js';
-import { createHttpServer } from '../src/http/server.js';
 import { TEST_SECRET, createTestApp, signToken, type TestApp } from './support/fixtures.js';
 import { startKeyServer, type KeyServer } from './support/key-server.js';
 
@@ -54,7 +52,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([jwksOnly.database.close(), jwksAndSecret.database.close(), typPinned.database.close(), issuer.close()]);
+  await Promise.all([jwksOnly.close(), jwksAndSecret.close(), typPinned.close(), issuer.close()]);
 });
 
 function claims(overrides: JWTPayload = {}): JWTPayload {
@@ -217,16 +215,9 @@ describe('with the shared-secret path on as well', () => {
 
 describe('oversized requests', () => {
   test('an Authorization header beyond the 16 KB request-head limit is answered 431 by the server', async () => {
-    const server = createHttpServer(jwksOnly.app.requestListener);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    try {
-      const { port } = server.address() as AddressInfo;
-      const response = await fetch(`http://127.0.0.1:${port}/api/tasks`, {
-        headers: { authorization: `Bearer ${'a'.repeat(20_000)}` },
-      });
-      expect(response.status).toBe(431);
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-    }
+    const origin = await jwksOnly.listen();
+    const response = await fetch(`${origin}/api/tasks`, { headers: { authorization: `Bearer ${'a'.repeat(20_000)}` } });
+    expect(response.status).toBe(431);
+    expect(await response.json()).toEqual({ detail: 'Request header fields too large' });
   });
 });

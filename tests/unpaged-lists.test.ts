@@ -5,11 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
+import type { App } from '../src/app.js';
 import type { Database, PrismaClient } from '../src/db/client.js';
-import { createLogger } from '../src/logger.js';
-import { createApp, type App } from '../src/yoga.js';
 import { openTestDatabase } from './support/database.js';
-import { TEST_SECRET, describe, expect, send, signToken, test } from './support/fixtures.js';
+import { createTestApp, describe, expect, send, signToken, test } from './support/fixtures.js';
 
 let database: Database;
 let app: App;
@@ -36,7 +35,7 @@ beforeAll(async () => {
       },
     },
   }) as unknown as PrismaClient;
-  app = createApp({ prisma: counted, auth: { hs256: { secret: TEST_SECRET } }, logger: createLogger('silent'), unpagedListConcurrency: 2 });
+  ({ app } = await createTestApp({ database, prisma: counted, env: { UNPAGED_LIST_CONCURRENCY: '2' } }));
 });
 
 afterAll(async () => {

@@ -4,17 +4,11 @@
  */
 import { openDatabase } from '../db/client.js';
 import { applyMigrations } from '../db/migrate.js';
-import { EnvError, loadDotEnvFile, loadEnv } from '../env.js';
+import { loadEnvOrExit } from '../env.js';
 
-loadDotEnvFile();
+const env = loadEnvOrExit();
 try {
-  const env = loadEnv();
-  const database = await openDatabase({
-    url: env.DATABASE_URL,
-    migrationUrl: env.DATABASE_MIGRATION_URL,
-    connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
-    pgliteDataDir: env.PGLITE_DATA_DIR,
-  });
+  const database = await openDatabase(env.database);
   try {
     const applied = await applyMigrations(database.adapterFactory);
     console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'database is up to date');
@@ -22,6 +16,6 @@ try {
     await database.close();
   }
 } catch (error) {
-  console.error(error instanceof EnvError ? error.message : error);
+  console.error(error);
   process.exit(1);
 }

@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
+import type { DatabaseConfig } from '../env.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { lockDirectory } from './directory-lock.js';
 
@@ -25,23 +26,6 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export interface DatabaseOptions {
-  /** A postgresql:// URL; without one the embedded database is used. */
-  url?: string | undefined;
-  /** Most connections the app opens to PostgreSQL (default 10). */
-  poolSize?: number | undefined;
-  /** Milliseconds to open a connection, or to wait for a free one from the pool (default 5000). */
-  connectTimeoutMs?: number | undefined;
-  /** Milliseconds a statement may run (default 10000); 0 sends no statement_timeout to the server. */
-  statementTimeoutMs?: number | undefined;
-  /** Where migrations connect, when not `url` (Neon: the direct endpoint, as its pooler cannot hold their lock). */
-  migrationUrl?: string | undefined;
-  /** Called when an idle pooled connection fails (the pool drops it; nothing else to do but note it). */
-  onPoolError?: ((error: Error) => void) | undefined;
-  /** Where the embedded database keeps its files; `memory://` keeps them in memory. */
-  pgliteDataDir?: string | undefined;
-}
-
 /**
  * Any other error format makes Prisma capture a stack trace on every query, to point at the caller in its
  * messages; ours never reach a client, and under Yoga's deep async stacks that capture cost ~100 µs of CPU
@@ -49,14 +33,16 @@ export interface DatabaseOptions {
  */
 const clientOptions = { errorFormat: 'minimal' } as const;
 
-export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const { url, pgliteDataDir = 'memory://' } = options;
-  return url ? openPostgres(url, options) : openPGlite(pgliteDataDir);
+/**
+ * Opens the database `config` names (PostgreSQL with a URL, else the embedded one). `onPoolError` hears
+ * of idle pooled connections that failed (the pool drops them; nothing else to do but note it).
+ */
+export async function openDatabase(config: DatabaseConfig, onPoolError: (error: Error) => void = () => {}): Promise<Database> {
+  return config.url ? openPostgres(config.url, config, onPoolError) : openPGlite(config.pgliteDataDir);
 }
 
-function openPostgres(url: string, options: DatabaseOptions): Database {
-  const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
-  const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
+function openPostgres(url: string, options: DatabaseConfig, onPoolError: (error: Error) => void): Database {
+  const { connectTimeoutMs, statementTimeoutMs } = options;
   const config = (connectionString: string): pg.PoolConfig => ({
     connectionString,
     connectionTimeoutMillis: connectTimeoutMs,
@@ -66,8 +52,8 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
     keepAlive: true,
     application_name: new URL(connectionString).searchParams.get('application_name') ?? 'task-gateway',
   });
-  const pool = new pg.Pool({ ...config(url), max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
-  pool.on('error', (error) => options.onPoolError?.(error));
+  const pool = new pg.Pool({ ...config(url), max: options.poolSize, idleTimeoutMillis: 30_000 });
+  pool.on('error', onPoolError);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool), ...clientOptions });
   return {
     kind: 'postgres',

@@ -1,11 +1,8 @@
-import { GraphQLError, locatedError } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
-import { ServiceUnavailableError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { GraphQLError } from 'graphql';
 
 /**
  * Whether an error means "the database cannot serve us right now" (down, unreachable, overloaded, not
- * migrated yet) rather than a bug: those become 503 with Retry-After, never 500. Errors arrive in several
+ * migrated yet) rather than a bug: ../errors.ts makes those 503 with Retry-After, never 500. Errors arrive in several
  * shapes: Prisma's codes, the driver adapter's error kinds, PostgreSQL's SQLSTATEs, node-postgres'
  * messages and Node's socket error codes, possibly wrapped as `cause`.
  */
@@ -39,37 +36,6 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   if (!(error instanceof GraphQLError) && typeof e.message === 'string' && PG_MESSAGES.test(e.message)) return true;
   const adapterError = (e.meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError;
   return [e.cause, e.originalError, adapterError].some((inner) => isDatabaseUnavailable(inner, depth + 1));
-}
-
-/**
- * Turns field errors caused by an unavailable database into ServiceUnavailableError (503 + Retry-After on
- * REST and /graphql), logged once as a warning. Runs before Yoga's error masking, which would otherwise
- * log each as an unexpected error and answer 500.
- */
-export function useDatabaseUnavailable(logger: Logger): Plugin {
-  return {
-    onExecute() {
-      return {
-        onExecuteDone({ result, setResult }) {
-          const errors = ('errors' in result ? result.errors : undefined) as readonly GraphQLError[] | undefined;
-          const first = errors?.find(fromDatabase);
-          if (!errors || !first) return;
-          logger.warn({ err: { message: first.message.split('\n').at(-1) } }, 'database unavailable');
-          setResult({
-            ...result,
-            errors: errors.map((error) =>
-              fromDatabase(error) ? locatedError(new ServiceUnavailableError(), error.nodes, error.path) : error,
-            ),
-          });
-        },
-      };
-    },
-  };
-}
-
-/** A resolver's error (it has a path) caused by an unavailable database; request errors never are. */
-function fromDatabase(error: GraphQLError): boolean {
-  return error.path !== undefined && isDatabaseUnavailable(error.originalError);
 }
 
 /**

@@ -1,22 +1,21 @@
 /**
- * CORS for browser clients on other origins: only origins in the allowlist (CORS_ORIGINS) get CORS headers,
- * each answered with its own origin; nothing is echoed for others, and credentials are never allowed
- * (the API reads bearer tokens, not cookies).
+ * CORS for browser clients on other origins (@fastify/cors): only origins in the allowlist (CORS_ORIGINS)
+ * get CORS headers, each answered with its own origin; nothing is sent to others (their preflight is a
+ * 404), and credentials are never allowed (the API reads bearer tokens, not cookies).
  */
-import type { CORSOptions } from 'graphql-yoga';
+import cors from '@fastify/cors';
+import type { FastifyInstance } from 'fastify';
 
-export function corsPolicy(allowedOrigins: readonly string[]) {
+export async function useCors(app: FastifyInstance, allowedOrigins: readonly string[]): Promise<void> {
   const allowed = new Set(allowedOrigins);
-  return (request: Request): CORSOptions => {
-    const origin = request.headers.get('origin');
-    if (origin === null || !allowed.has(origin)) return false;
-    return {
-      origin: [origin],
-      credentials: false,
-      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
-      exposedHeaders: ['link', 'retry-after', 'www-authenticate', 'x-request-id'],
-      maxAge: 600,
-    };
-  };
+  await app.register(cors, {
+    origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin) ? origin : false),
+    credentials: false,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+    exposedHeaders: ['link', 'retry-after', 'www-authenticate', 'x-request-id'],
+    maxAge: 600,
+    // A non-CORS OPTIONS gets the plain 404 too, not a text/plain 400.
+    strictPreflight: false,
+  });
 }

@@ -1,77 +1,50 @@
 /**
- * Serves a fixed set of files (Swagger UI, the built web page): only paths listed at start-up exist, so
- * nothing outside them can be reached, whatever the URL. Files are read once, on first request.
+ * Files served from disk with @fastify/static: a built directory (the web page) and a chosen few files of
+ * a package (Swagger UI). Only files that exist at start-up get a route, so nothing else is reachable,
+ * whatever the URL.
  */
-import { readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { extname, join, relative, sep } from 'node:path';
-import type { Plugin } from 'graphql-yoga';
+import { existsSync } from 'node:fs';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
-export interface StaticFile {
-  /** Where the file is served, e.g. `/docs/swagger-ui.css`. */
-  urlPath: string;
-  /** A file on disk, or the content itself. */
-  source: { file: string } | { content: string };
-  /** Defaults to one by the file's extension. */
-  contentType?: string;
-  /** Defaults to `no-cache` (revalidate every time). */
-  cacheControl?: string;
-}
+/** Vite puts content-hashed names under assets/: they never change. */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
 
-const contentTypes: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml',
-  '.ico': 'image/x-icon',
-  '.map': 'application/json; charset=utf-8',
-};
-
-/** Every file below `dir`, served below `prefix` (index.html also at the prefix itself). Empty if `dir` is missing. */
-export function filesIn(dir: string, prefix: string): StaticFile[] {
-  let entries;
-  try {
-    entries = readdirSync(dir, { recursive: true, withFileTypes: true });
-  } catch {
-    return [];
-  }
-  return entries
-    .filter((entry) => entry.isFile())
-    .flatMap((entry) => {
-      const file = join(entry.parentPath, entry.name);
-      const urlPath = `${prefix}${relative(dir, file).split(sep).join('/')}`;
-      // Vite puts content-hashed names under assets/: they never change.
-      const cacheControl = urlPath.includes('/assets/') ? 'public, max-age=31536000, immutable' : undefined;
-      const served: StaticFile = { urlPath, source: { file }, cacheControl };
-      return entry.name === 'index.html' ? [served, { ...served, urlPath: prefix }] : [served];
-    });
-}
-
-export function useStaticFiles(files: StaticFile[], contentSecurityPolicy: string): Plugin {
-  const byPath = new Map(files.map((f) => [f.urlPath, f]));
-  const cache = new Map<string, Promise<Buffer | string>>();
-  return {
-    async onRequest({ request, url, endResponse, fetchAPI }) {
-      const file = byPath.get(url.pathname);
-      if (!file) return;
-      if (request.method !== 'GET' && request.method !== 'HEAD') {
-        return endResponse(new fetchAPI.Response(null, { status: 405, headers: { allow: 'GET, HEAD' } }));
-      }
-      let body = cache.get(file.urlPath);
-      if (!body) {
-        body = 'content' in file.source ? Promise.resolve(file.source.content) : readFile(file.source.file);
-        cache.set(file.urlPath, body);
-      }
-      const type = file.contentType ?? contentTypes[extname('file' in file.source ? file.source.file : file.urlPath)];
-      const headers = {
-        'content-type': type ?? 'application/octet-stream',
-        'cache-control': file.cacheControl ?? 'no-cache',
-        'content-security-policy': contentSecurityPolicy,
-      };
-      const content = request.method === 'HEAD' ? null : await body;
-      endResponse(new fetchAPI.Response(content as BodyInit | null, { status: 200, headers }));
-    },
+function pageHeaders(contentSecurityPolicy: string, cacheControl: (path: string) => string) {
+  return (reply: FastifyReply, path: string) => {
+    // RFC 9239: JavaScript is text/javascript (the package's table still says application/javascript).
+    if (path.endsWith('.js')) reply.header('content-type', 'text/javascript; charset=utf-8');
+    reply.header('content-security-policy', contentSecurityPolicy);
+    reply.header('cache-control', cacheControl(path));
   };
+}
+
+/** Every file below `dir` at `prefix` (index.html also at the prefix itself); nothing if `dir` is missing. */
+export async function serveDirectory(app: FastifyInstance, options: { dir: string; prefix: string; contentSecurityPolicy: string }): Promise<void> {
+  if (!existsSync(options.dir)) return;
+  await app.register(async (scope) => {
+    await scope.register(fastifyStatic, {
+      root: options.dir,
+      prefix: options.prefix,
+      wildcard: false,
+      cacheControl: false,
+      setHeaders: pageHeaders(options.contentSecurityPolicy, (path) => (path.includes('/assets/') ? IMMUTABLE : 'no-cache')),
+    });
+  });
+}
+
+/** Just these files of `dir`, each at its URL path. */
+export async function serveFiles(
+  app: FastifyInstance,
+  options: { dir: string; files: { urlPath: string; name: string }[]; cacheControl: string; contentSecurityPolicy: string },
+): Promise<void> {
+  await app.register(async (scope) => {
+    await scope.register(fastifyStatic, {
+      root: options.dir,
+      serve: false,
+      cacheControl: false,
+      setHeaders: pageHeaders(options.contentSecurityPolicy, () => options.cacheControl),
+    });
+    for (const { urlPath, name } of options.files) scope.get(urlPath, (_request, reply) => reply.sendFile(name));
+  });
 }

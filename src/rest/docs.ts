@@ -3,10 +3,10 @@
  * swagger-ui-dist package (no CDN).
  */
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
-import { useStaticFiles } from '../http/static-files.js';
+import type { FastifyInstance } from 'fastify';
+import { serveFiles } from '../http/static-files.js';
 import { createOpenApiDocument } from './openapi.js';
 
 export const OPENAPI_PATH = '/openapi.json';
@@ -46,23 +46,23 @@ const csp =
 
 const swaggerFiles = ['swagger-ui-bundle.js', 'swagger-ui.css', 'favicon-32x32.png'];
 
-/** Every path the documentation answers at. */
-export const DOCS_PATHS = [OPENAPI_PATH, DOCS_PATH, `${DOCS_PATH}/`, `${DOCS_PATH}/swagger-initializer.js`, ...swaggerFiles.map((n) => `${DOCS_PATH}/${n}`)];
-
-export function useApiDocs(schema: GraphQLSchema, version: string): Plugin {
+export async function useApiDocs(app: FastifyInstance, schema: GraphQLSchema, version: string): Promise<void> {
   const document = JSON.stringify(createOpenApiDocument(schema, version));
-  return useStaticFiles(
-    [
-      { urlPath: OPENAPI_PATH, source: { content: document }, contentType: 'application/json; charset=utf-8' },
-      { urlPath: DOCS_PATH, source: { content: page }, contentType: 'text/html; charset=utf-8' },
-      { urlPath: `${DOCS_PATH}/`, source: { content: page }, contentType: 'text/html; charset=utf-8' },
-      { urlPath: `${DOCS_PATH}/swagger-initializer.js`, source: { content: initializer }, contentType: 'text/javascript; charset=utf-8' },
-      ...swaggerFiles.map((name) => ({
-        urlPath: `${DOCS_PATH}/${name}`,
-        source: { file: join(swaggerDir, name) },
-        cacheControl: 'public, max-age=86400',
-      })),
-    ],
-    csp,
-  );
+  const inMemory: [path: string, contentType: string, content: string][] = [
+    [OPENAPI_PATH, 'application/json; charset=utf-8', document],
+    [DOCS_PATH, 'text/html; charset=utf-8', page],
+    [`${DOCS_PATH}/`, 'text/html; charset=utf-8', page],
+    [`${DOCS_PATH}/swagger-initializer.js`, 'text/javascript; charset=utf-8', initializer],
+  ];
+  for (const [path, contentType, content] of inMemory) {
+    app.get(path, (_request, reply) =>
+      reply.type(contentType).header('content-security-policy', csp).header('cache-control', 'no-cache').send(content),
+    );
+  }
+  await serveFiles(app, {
+    dir: swaggerDir,
+    files: swaggerFiles.map((name) => ({ urlPath: `${DOCS_PATH}/${name}`, name })),
+    cacheControl: 'public, max-age=86400',
+    contentSecurityPolicy: csp,
+  });
 }

@@ -1,7 +1,7 @@
 /**
- * The REST contract the existing frontend calls, as a route table over the GraphQL root fields.
- * SOFA derives the handlers from it, ./openapi.ts the documentation; nothing outside it is reachable
- * under /api.
+ * The REST contract the existing frontend calls, as a route table over the GraphQL root fields. Each row
+ * becomes one Fastify route running the operation SOFA derives for its field (./operations.ts, ./api.ts),
+ * and one entry of the OpenAPI document (./openapi.ts); nothing outside it is reachable under /api.
  */
 export const REST_BASE_PATH = '/api';
 
@@ -107,26 +107,6 @@ export const restRoutes: readonly RestRoute[] = [
     errors: { 400: badId, 401: unauthenticated, 403: forbidden, 404: notFound },
   },
 ];
-
-export type RouteMatch =
-  | { kind: 'route'; route: RestRoute }
-  | { kind: 'wrong-method'; allow: string[] }
-  | { kind: 'none' };
-
-const compiled = restRoutes.map((route) => ({
-  route,
-  regex: new RegExp(`^${REST_BASE_PATH}${route.path.replace(/:\w+/g, '[^/]+')}$`),
-}));
-
-export function matchRoute(method: string, pathname: string): RouteMatch {
-  const allow: string[] = [];
-  for (const { route, regex } of compiled) {
-    if (!regex.test(pathname)) continue;
-    if (route.method === method) return { kind: 'route', route };
-    allow.push(route.method);
-  }
-  return allow.length > 0 ? { kind: 'wrong-method', allow } : { kind: 'none' };
-}
 
 /** SOFA's `routes` option, derived from the table. */
 export function sofaRouteConfig() {

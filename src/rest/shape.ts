@@ -1,26 +1,22 @@
 /**
- * Response shaping for REST: GraphQL's camelCase fields become the snake_case keys the frontend reads
- * (`userId` → `user_id`), applied to the data before it is serialised once.
+ * Response shaping for REST: the frontend reads snake_case keys (`user_id`), GraphQL fields are camelCase
+ * (`userId`). The derived operations alias every such field below the root, so GraphQL itself returns the
+ * REST shape and the result is serialised as it comes.
  */
-const snakeCache = new Map<string, string>();
+import { Kind, visit, type ASTNode, type DocumentNode, type FieldNode } from 'graphql';
 
 export function snakeCase(key: string): string {
-  let snake = snakeCache.get(key);
-  if (snake === undefined) {
-    snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-    snakeCache.set(key, snake);
-  }
-  return snake;
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-export function toSnakeCaseKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(toSnakeCaseKeys);
-  if (value === null || typeof value !== 'object') return value;
-  // GraphQL result objects are null-prototype; anything else (a Date) is a leaf.
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== null && proto !== Object.prototype) return value;
-  const record = value as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const key in record) out[snakeCase(key)] = toSnakeCaseKeys(record[key]);
-  return out;
+/** `{ task { userId } }` → `{ task { user_id: userId } }`; the root field keeps its name (the result's key). */
+export function withSnakeCaseAliases(document: DocumentNode): DocumentNode {
+  return visit(document, {
+    Field(node: FieldNode, _key, _parent, _path, ancestors: readonly (ASTNode | readonly ASTNode[])[]) {
+      const isRoot = !ancestors.some((ancestor) => 'kind' in ancestor && ancestor.kind === Kind.FIELD);
+      const snake = snakeCase(node.name.value);
+      if (isRoot || node.alias || snake === node.name.value) return undefined;
+      return { ...node, alias: { kind: Kind.NAME, value: snake } };
+    },
+  });
 }

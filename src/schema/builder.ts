@@ -6,23 +6,10 @@ import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DateTimeISOResolver } from 'graphql-scalars';
-import type { PrismaClient } from '../db/client.js';
+import type { Context } from '../context.js';
 import { UnauthenticatedError } from '../errors.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
-
-export interface Context {
-  prisma: PrismaClient;
-  /** The verified JWT `sub`; null only where no token was required. */
-  userId: string | null;
-  /**
-   * Runs an unpaged list (every task of a user, 10,000 or more): at most a few at once, so memory stays
-   * bounded however many arrive together; the rest wait their turn.
-   */
-  unpagedLists: <T>(list: () => Promise<T>) => Promise<T>;
-  /** Present on REST requests: a paged list notes its next page here, for the route's Link header. */
-  page?: { nextCursor: string | null };
-}
 
 export const builder = new SchemaBuilder<{
   Context: Context;

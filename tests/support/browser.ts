@@ -3,12 +3,8 @@
  * work offline), and a real HTTP server for the app so the browser talks to it over the network.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createHttpServer } from '../../src/http/server.js';
-import type { App } from '../../src/yoga.js';
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const screenshotDir = join(import.meta.dirname, '../../test-results/screenshots');
@@ -39,23 +35,4 @@ export function collectPageErrors(page: Page): string[] {
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(screenshotDir, { recursive: true });
   await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
-}
-
-export interface Listening {
-  origin: string;
-  close(): Promise<void>;
-}
-
-export async function listen(app: App): Promise<Listening> {
-  const server: Server = createHttpServer(app.requestListener);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }

@@ -1,5 +1,6 @@
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { applyMigrations } from '../../src/db/migrate.js';
+import { loadEnv, type DatabaseConfig } from '../../src/env.js';
 
 export type TestDatabaseKind = 'pglite' | 'postgres';
 
@@ -11,10 +12,16 @@ export function testDatabaseUrl(): string {
   return url;
 }
 
+/** The database settings the server would use by default, with these changed (an in-memory embedded database unless a URL is given). */
+export function databaseConfig(overrides: Partial<DatabaseConfig> = {}): DatabaseConfig {
+  const defaults = loadEnv({ NODE_ENV: 'test', BETTER_AUTH_SECRET: 'x'.repeat(32) }).database;
+  return { ...defaults, pgliteDataDir: 'memory://', ...overrides };
+}
+
 /** A migrated database for one test file: a fresh in-memory PGlite, or the shared TEST_DATABASE_URL. */
 export async function openTestDatabase(): Promise<Database> {
-  if (testDatabaseKind === 'postgres') return openDatabase({ url: testDatabaseUrl() });
-  const database = await openDatabase({ pgliteDataDir: 'memory://' });
+  if (testDatabaseKind === 'postgres') return openDatabase(databaseConfig({ url: testDatabaseUrl() }));
+  const database = await openDatabase(databaseConfig());
   await applyMigrations(database.adapterFactory);
   return database;
 }

@@ -1,8 +1,7 @@
 /**
  * Limits on the shape of GraphQL operations (GraphQL Armor): depth, aliases, directives, tokens and cost,
  * and no "Did you mean …" field suggestions in production. Armor validates documents as Yoga parses them;
- * SOFA builds its REST operations itself and executes them unvalidated, so the same rules are applied to
- * those documents here, once per document.
+ * the REST routes' derived operations are held to the same rules once, at start-up (../rest/operations.ts).
  */
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
@@ -11,7 +10,6 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { validate, type DocumentNode, type GraphQLError, type GraphQLSchema, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { ServerContext } from './server-context.js';
 
 /** The schema is two levels deep; the headroom is for fragments and `__typename`. */
 export const operationLimits = {
@@ -34,35 +32,20 @@ const rules = [
   maxDirectivesRule({ n: operationLimits.maxDirectives, ...report }),
   costLimitRule({ maxCost: operationLimits.maxCost, ...report }),
 ];
-const verdicts = new WeakMap<DocumentNode, readonly GraphQLError[]>();
-
-/** Armor's depth, alias, directive and cost rules applied to a parsed document; remembered per document. */
+/** Armor's depth, alias, directive and cost rules applied to a parsed document. */
 export function operationLimitErrors(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[] {
-  let errors = verdicts.get(document);
-  if (!errors) {
-    errors = validate(schema, document, rules);
-    verdicts.set(document, errors);
-  }
-  return errors;
+  return validate(schema, document, rules);
 }
 
-export function useOperationLimits({ production }: { production: boolean }): Plugin[] {
+export function useOperationLimits({ hideSuggestions }: { hideSuggestions: boolean }): Plugin[] {
   const armor = new EnvelopArmor({
     maxDepth: { n: operationLimits.maxDepth, ...report },
     maxAliases: { n: operationLimits.maxAliases, ...report },
     maxDirectives: { n: operationLimits.maxDirectives, ...report },
     maxTokens: { n: operationLimits.maxTokens },
     costLimit: { maxCost: operationLimits.maxCost, ...report },
-    blockFieldSuggestion: { enabled: production },
+    blockFieldSuggestion: { enabled: hideSuggestions },
   });
 
-  const guardRestOperations: Plugin<object, ServerContext> = {
-    onExecute({ args, setResultAndStopExecution }) {
-      if (!(args.contextValue as ServerContext).restRoute) return;
-      const errors = operationLimitErrors(args.schema as GraphQLSchema, args.document as DocumentNode);
-      if (errors.length > 0) setResultAndStopExecution({ errors });
-    },
-  };
-
-  return [...(armor.protect().plugins as Plugin[]), guardRestOperations];
+  return armor.protect().plugins as Plugin[];
 }

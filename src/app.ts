@@ -1,0 +1,166 @@
+/**
+ * The application: one GraphQL schema served as GraphQL at /graphql (Yoga) and as the REST contract at
+ * /api (operations SOFA derives, one Fastify route each), with docs, the web page, probes and metrics.
+ * Built from its dependencies and returned unstarted, so tests call `app.inject()`; ./server.ts listens.
+ *
+ * socket → Fastify (limits, request id, CORS, security headers) → route → derived operation or Yoga →
+ * resolver (../resolvers) → Prisma → shaped JSON; every error leaves through ./errors.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type RequestListener } from 'node:http';
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import pLimit from 'p-limit';
+import { createBearerVerifier } from './auth/bearer.js';
+import type { ContextDependencies } from './context.js';
+import type { PrismaClient } from './db/client.js';
+import type { AppConfig, HttpLimits } from './env.js';
+import { AppError, BadUserInputError, NotFoundError, UnsupportedMediaTypeError, classifyError, detailBody } from './errors.js';
+import { useGraphQL } from './graphql/yoga.js';
+import { useCors } from './http/cors.js';
+import { HEALTH_PATH, METRICS_PATH, READY_PATH, useHealthRoutes } from './http/health.js';
+import { answerWrongMethods, collectRoutes } from './http/method-not-allowed.js';
+import { requestIdOf, useObservability } from './http/observability.js';
+import { securityHeaders, useSecurityHeaders } from './http/security-headers.js';
+import { serveDirectory } from './http/static-files.js';
+import type { Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { Readiness } from './readiness.js';
+import { useRestApi } from './rest/api.js';
+import { useApiDocs } from './rest/docs.js';
+import { schema } from './schema/index.js';
+import { version } from './version.js';
+
+export interface AppDependencies {
+  config: AppConfig;
+  prisma: PrismaClient;
+  logger: Logger;
+  /** What /readyz reports; by default one that checks the database and migrations. */
+  readiness?: Readiness;
+  metrics?: Metrics;
+  /** The built web page, served at / when present. */
+  webDir?: string;
+}
+
+export type App = FastifyInstance;
+
+export const WEB_DIR = fileURLToPath(new URL('../web/dist', import.meta.url));
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+const webPageCsp =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/** RFC 9112 §3.2: a Host that is not `host[:port]` is a 400 (it would otherwise end up in URLs built from it). */
+const HOST = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+export async function createApp(dependencies: AppDependencies): Promise<App> {
+  const { config, prisma, logger, webDir = WEB_DIR } = dependencies;
+  const { limits } = config.http;
+  const readiness = dependencies.readiness ?? new Readiness(prisma);
+  const metrics = dependencies.metrics ?? createMetrics();
+  const verify = createBearerVerifier(config.auth);
+  const loggerInstance: FastifyBaseLogger = logger;
+  const errorContext = { logger, maxBodyBytes: limits.maxBodyBytes };
+  const contextDependencies: ContextDependencies = { prisma, unpagedLists: pLimit(config.tasks.unpagedListConcurrency) };
+
+  const app = Fastify({
+    loggerInstance,
+    // One line per request, written by ./http/observability.ts, instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: requestIdOf,
+    requestIdHeader: false,
+    bodyLimit: limits.maxBodyBytes,
+    // A path parameter may be as long as the request head allows: a 10 KB id is a 400 "not a UUID", not a 404.
+    routerOptions: { maxParamLength: limits.maxHeaderBytes },
+    serverFactory: (handler) => createHttpServer(handler, limits),
+    // Requests arriving while the server closes are served (with Connection: close), not refused with a 503.
+    return503OnClosing: false,
+    frameworkErrors: (error, request, reply) => {
+      reply.headers(securityHeaders).header('x-request-id', request.id);
+      sendDetail(reply, classifyError(error, errorContext));
+    },
+    clientErrorHandler: answerClientError,
+  });
+  app.decorateRequest('userId', null);
+  app.setErrorHandler((error, _request, reply) => sendDetail(reply, classifyError(error, errorContext)));
+  app.setNotFoundHandler(() => {
+    throw new NotFoundError('Not Found');
+  });
+  const methodsByUrl = collectRoutes(app);
+
+  useObservability(app, { logger, metrics, quietPaths: [HEALTH_PATH, READY_PATH, METRICS_PATH] });
+  useSecurityHeaders(app);
+  await useCors(app, config.http.corsOrigins);
+  app.addHook('onRequest', (request, _reply, done) => {
+    done(HOST.test(request.headers.host ?? '') ? undefined : new BadUserInputError('Bad Request'));
+  });
+  // After authentication (onRequest), before the body is read.
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    const encoding = request.headers['content-encoding'];
+    if (encoding === undefined || encoding.toLowerCase() === 'identity') return done(null, payload);
+    done(new UnsupportedMediaTypeError(`Content-Encoding ${encoding} is not supported: send the body uncompressed`), payload);
+  });
+
+  useHealthRoutes(app, { readiness, metrics, metricsToken: config.observability.metricsToken });
+  await useRestApi(app, { schema, verify, contextDependencies, metrics });
+  await useGraphQL(app, { schema, config: config.graphql, verify, contextDependencies, logger, metrics, maxBodyBytes: limits.maxBodyBytes });
+  await useApiDocs(app, schema, version);
+  await serveDirectory(app, { dir: webDir, prefix: '/', contentSecurityPolicy: webPageCsp });
+  answerWrongMethods(app, methodsByUrl);
+  return app;
+}
+
+function sendDetail(reply: FastifyReply, error: AppError): FastifyReply {
+  return reply.code(error.status).headers(error.headers).type(JSON_TYPE).send(detailBody(error));
+}
+
+/**
+ * The Node HTTP server, with the request-head size and the header, request and keep-alive timeouts of
+ * the limits, so a slow or oversized client cannot hold a connection. An absolute-form request target
+ * (`GET http://host/api/tasks`, RFC 9112 §3.2.2) is routed by its path and query, as any other.
+ */
+function createHttpServer(handler: RequestListener, limits: HttpLimits) {
+  const server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // How often Node checks the two timeouts above (default 30 s, which would let them overrun).
+      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+    },
+    (request, response) => {
+      const url = request.url ?? '/';
+      if (!url.startsWith('/')) request.url = url.replace(/^https?:\/\/[^/?#]*/i, '') || '/';
+      handler(request, response);
+    },
+  );
+  return server;
+}
+
+/** What Node reports about a request it could not even read (timeouts, an oversized head, bad syntax). */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const appError =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new AppError('Request Timeout', 'REQUEST_TIMEOUT')
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? new AppError('Request header fields too large', 'HEADERS_TOO_LARGE')
+        : new BadUserInputError('Bad Request');
+  const body = detailBody(appError);
+  const headers = {
+    ...securityHeaders,
+    'content-type': JSON_TYPE,
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+    'x-request-id': randomUUID(),
+  };
+  if (socket.writable) {
+    const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+    socket.write(`HTTP/1.1 ${appError.status} ${appError.message}\r\n${head}\r\n${body}`);
+  }
+  socket.destroy(error);
+}

@@ -1,0 +1,136 @@
+/**
+ * The GraphQL face: graphql-yoga at /graphql, mounted in Fastify as Yoga documents it
+ * (`handleNodeRequestAndResponse`), with GraphiQL, GraphQL Armor's limits and error masking. A request
+ * without a valid bearer token is answered 401 before Yoga parses or validates anything; the page
+ * GraphiQL itself is served without one.
+ */
+import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, OperationTypeNode, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { createYoga, type Plugin } from 'graphql-yoga';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { VerifyBearer } from '../auth/bearer.js';
+import { createContext, type Context, type ContextDependencies } from '../context.js';
+import type { GraphQLConfig } from '../env.js';
+import { classifyError, graphQLErrorBody, INTERNAL_ERROR_MESSAGE, maskGraphQLError } from '../errors.js';
+import { inlinePageCsp } from '../http/security-headers.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { useOperationLimits } from './operation-limits.js';
+
+export const GRAPHQL_PATH = '/graphql';
+
+interface ServerContext {
+  req: FastifyRequest;
+  reply: FastifyReply;
+}
+
+export interface GraphQLOptions {
+  schema: GraphQLSchema;
+  config: GraphQLConfig;
+  verify: VerifyBearer;
+  contextDependencies: ContextDependencies;
+  logger: Logger;
+  metrics: Metrics;
+  maxBodyBytes: number;
+}
+
+export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions): Promise<void> {
+  const { schema, config, verify, contextDependencies, logger, metrics } = options;
+  const yoga = createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    graphiql: config.introspection && {
+      title: 'Task API · GraphiQL',
+      // The Headers tab starts with this; paste a token after "Bearer ".
+      headers: JSON.stringify({ Authorization: 'Bearer ' }, null, 2),
+      defaultQuery: '{\n  tasks {\n    id\n    title\n    completed\n    createdAt\n  }\n}\n',
+    },
+    // GraphiQL from an npm package (no CDN), loaded only when a browser first asks for it.
+    renderGraphiQL: async (graphiqlOptions) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(graphiqlOptions),
+    batching: false,
+    // Fastify answers CORS (../http/cors.ts) and limits the body.
+    cors: false,
+    logging: {
+      debug: (...args: unknown[]) => logger.debug(args),
+      info: (...args: unknown[]) => logger.info(args),
+      warn: (...args: unknown[]) => logger.warn(args),
+      // Yoga logs each error it masks; ../errors.ts has already logged it at the level it deserves.
+      error: (error: unknown) => logger.debug({ err: error }, 'graphql error masked'),
+    },
+    maskedErrors: { errorMessage: INTERNAL_ERROR_MESSAGE, maskError: (error) => maskGraphQLError(error, logger) },
+    context: ({ req }) => createContext(contextDependencies, req.userId),
+    plugins: [
+      ...useOperationLimits({ hideSuggestions: config.hideSuggestions }),
+      !config.introspection && disableIntrospection(),
+      refuseSubscriptions(),
+      countOperations(metrics),
+    ],
+  });
+
+  await app.register((scope, _options, done) => {
+    // Yoga reads the body itself (JSON, or a GET's query string); Fastify only bounds its size.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    scope.setErrorHandler((error, request, reply) => {
+      const appError = classifyError(error, { logger, maxBodyBytes: options.maxBodyBytes });
+      return reply.code(appError.status).headers(appError.headers).type('application/json; charset=utf-8').send(graphQLErrorBody(appError));
+    });
+    scope.addHook('onRequest', async (request) => {
+      if (config.introspection && isGraphiQLPageRequest(request)) return;
+      request.userId = await verify(request.headers.authorization ?? null);
+    });
+    scope.route({
+      method: ['GET', 'POST'],
+      url: GRAPHQL_PATH,
+      handler: async (request, reply) => {
+        const response = await yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply });
+        response.headers.forEach((value, name) => {
+          reply.header(name, value);
+        });
+        if (response.headers.get('content-type')?.startsWith('text/html')) reply.header('content-security-policy', inlinePageCsp);
+        return reply.code(response.status).send(response.body);
+      },
+    });
+    done();
+  });
+}
+
+/** What Yoga answers with GraphiQL: a browser's GET for a page. */
+function isGraphiQLPageRequest(request: FastifyRequest): boolean {
+  return (request.method === 'GET' || request.method === 'HEAD') && (request.headers.accept ?? '').includes('text/html');
+}
+
+function disableIntrospection(): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}
+
+/** The schema has no subscriptions yet: say so as a request error (400), not an execution failure (500). */
+function refuseSubscriptions(): Plugin {
+  return {
+    onValidate({ params, setResult }) {
+      const subscribes = (params.documentAST as DocumentNode).definitions.some(
+        (d: DefinitionNode) => d.kind === Kind.OPERATION_DEFINITION && d.operation === OperationTypeNode.SUBSCRIPTION,
+      );
+      if (subscribes) {
+        setResult([
+          new GraphQLError('Subscriptions are not supported by this API', { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } }),
+        ]);
+      }
+    },
+  };
+}
+
+function countOperations(metrics: Metrics): Plugin {
+  return {
+    onExecute({ args }) {
+      const operation = (args.document as DocumentNode).definitions.find(
+        (d: DefinitionNode) => d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || d.name?.value === args.operationName),
+      );
+      if (operation?.kind === Kind.OPERATION_DEFINITION) metrics.countOperation('graphql', operation.operation, operation.name?.value);
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * The REST face: one Fastify route per row of ./routes.ts, each running its derived operation
+ * (./operations.ts). In order, a request is refused by: Fastify's router (unknown path 404, wrong method
+ * 405 from ../http/method-not-allowed.ts, malformed percent-encoding 400), the token check (401), the body
+ * reader (413 over the limit), ./arguments.ts (415 not JSON, 422 malformed or mistyped), and then the
+ * resolver (400, 403, 404). Every error leaves through ../errors.ts.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { GraphQLSchema } from 'graphql';
+import type { VerifyBearer } from '../auth/bearer.js';
+import { createContext, type Context, type ContextDependencies } from '../context.js';
+import { NotFoundError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import { bodyArguments, parseJsonBody, queryArguments } from './arguments.js';
+import { deriveRestOperations, type RestOperation } from './operations.js';
+import { REST_BASE_PATH } from './routes.js';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export interface RestApiOptions {
+  schema: GraphQLSchema;
+  verify: VerifyBearer;
+  contextDependencies: ContextDependencies;
+  metrics: Metrics;
+}
+
+export async function useRestApi(app: FastifyInstance, options: RestApiOptions): Promise<void> {
+  const { verify, contextDependencies, metrics } = options;
+  const operations = deriveRestOperations(options.schema);
+  await app.register(async (api) => {
+    api.addHook('onRequest', async (request) => {
+      request.userId = await verify(request.headers.authorization ?? null);
+    });
+    for (const operation of operations) {
+      // A scope per route, so that its body parser knows whether the route reads a body at all.
+      await api.register((scope, _options, done) => {
+        scope.removeAllContentTypeParsers();
+        scope.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+          // A body on GET or DELETE means nothing, whatever it holds.
+          if (operation.inputFrom !== 'body') return done(null, undefined);
+          try {
+            done(null, parseJsonBody(request.headers['content-type'], body as Buffer));
+          } catch (error) {
+            done(error as Error);
+          }
+        });
+        scope.route({
+          method: operation.route.method,
+          url: `${REST_BASE_PATH}${operation.route.path}`,
+          handler: (request, reply) => run(operation, request, reply),
+        });
+        done();
+      });
+    }
+  });
+
+  async function run(operation: RestOperation, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const variables = variablesOf(operation, request);
+    const page: Context['page'] = operation.route.paged ? { nextCursor: null } : undefined;
+    const result = await operation.execute(createContext(contextDependencies, request.userId, page), variables);
+    metrics.countOperation('rest', operation.kind, operation.name);
+    if (result.errors?.[0]) throw result.errors[0];
+    if (page?.nextCursor) reply.header('link', `<${nextPageUrl(request.url, page.nextCursor)}>; rel="next"`);
+    reply.code(operation.route.status);
+    if (operation.route.status === 204) return reply.send();
+    return reply.type(JSON_TYPE).send(JSON.stringify(result.data?.[operation.field]));
+  }
+}
+
+function variablesOf(operation: RestOperation, request: FastifyRequest): Record<string, unknown> {
+  const variables: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const params = request.params as Record<string, string>;
+  for (const name of operation.pathArguments) {
+    // The router matches `/api/tasks/` to `/api/tasks/:id` with an empty id; no such path exists.
+    if (!params[name]) throw new NotFoundError('Not Found');
+    variables[name] = params[name];
+  }
+  if (operation.inputFrom === 'body') return bodyArguments(request.body, operation.inputArguments, variables);
+  if (operation.inputArguments.length === 0) return variables;
+  const query = request.url.indexOf('?');
+  return queryArguments(new URLSearchParams(query === -1 ? '' : request.url.slice(query + 1)), operation.inputArguments, variables);
+}
+
+/** The same list with the cursor moved on: path and query only, so it is right behind any proxy. */
+function nextPageUrl(requestUrl: string, cursor: string): string {
+  const url = new URL(requestUrl, 'http://localhost');
+  url.searchParams.set('cursor', cursor);
+  return `${url.pathname}${url.search}`;
+}

@@ -1,0 +1,67 @@
+/**
+ * The REST routes' GraphQL operations, derived from the schema once at start-up: SOFA's model analysis
+ * (`createSofa`) and the operation its router builds for each root field (`buildOperationNodeForField`),
+ * aliased to the REST shape (./shape.ts), held to the same operation limits as /graphql, and compiled with
+ * graphql-jit. A request then runs its route's compiled operation directly, with the resolvers and context
+ * /graphql uses: no second router, no document to parse or validate per request.
+ */
+import { buildOperationNodeForField } from '@graphql-tools/utils';
+import { Kind, OperationTypeNode, type DocumentNode, type ExecutionResult, type GraphQLArgument, type GraphQLSchema } from 'graphql';
+import { compileQuery, isCompiledQuery } from 'graphql-jit';
+import { createSofa } from 'sofa-api';
+import type { Context } from '../context.js';
+import { operationLimitErrors } from '../graphql/operation-limits.js';
+import { REST_BASE_PATH, pathParameters, restRoutes, sofaRouteConfig, type RestRoute } from './routes.js';
+import { withSnakeCaseAliases } from './shape.js';
+
+export interface RestOperation {
+  route: RestRoute;
+  kind: OperationTypeNode;
+  /** The operation's name as SOFA derives it (`task_query`), for metrics. */
+  name: string;
+  /** The root field, and the key of its result in `data`. */
+  field: string;
+  document: DocumentNode;
+  /** Arguments taken from the path (`:id`). */
+  pathArguments: readonly string[];
+  /** Arguments taken from the JSON body (POST, PUT, PATCH) or else from the query string. */
+  inputArguments: readonly GraphQLArgument[];
+  inputFrom: 'body' | 'query';
+  execute(context: Context, variables: Record<string, unknown>): Promise<ExecutionResult> | ExecutionResult;
+}
+
+export function deriveRestOperations(schema: GraphQLSchema): RestOperation[] {
+  const sofa = createSofa({ schema, basePath: REST_BASE_PATH, routes: sofaRouteConfig() });
+  return restRoutes.map((route) => {
+    const [typeName, field] = route.field.split('.') as ['Query' | 'Mutation', string];
+    const kind = typeName === 'Query' ? OperationTypeNode.QUERY : OperationTypeNode.MUTATION;
+    const rootField = (kind === OperationTypeNode.QUERY ? schema.getQueryType() : schema.getMutationType())?.getFields()[field];
+    if (!rootField) throw new Error(`REST route ${route.method} ${route.path} names a missing field ${route.field}`);
+    const operation = buildOperationNodeForField({
+      schema,
+      kind,
+      field,
+      models: sofa.models,
+      ignore: sofa.ignore,
+      circularReferenceDepth: sofa.depthLimit,
+    });
+    const document = withSnakeCaseAliases({ kind: Kind.DOCUMENT, definitions: [operation] });
+    const name = operation.name?.value ?? field;
+    const limitErrors = operationLimitErrors(schema, document);
+    if (limitErrors.length > 0) throw new Error(`REST route ${route.method} ${route.path}: ${limitErrors.map((e) => e.message).join('; ')}`);
+    const compiled = compileQuery(schema, document, name);
+    if (!isCompiledQuery(compiled)) throw new Error(`REST route ${route.method} ${route.path}: ${compiled.errors?.map((e) => e.message).join('; ')}`);
+    const inPath = new Set(pathParameters(route));
+    return {
+      route,
+      kind,
+      name,
+      field,
+      document,
+      pathArguments: [...inPath],
+      inputArguments: rootField.args.filter((arg) => !inPath.has(arg.name)),
+      inputFrom: route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH' ? 'body' : 'query',
+      execute: (context, variables) => compiled.query(undefined, context, variables),
+    };
+  });
+}
