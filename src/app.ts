@@ -28,7 +28,7 @@ import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 import { useRestApi } from './rest/api.js';
-import { useApiDocs } from './rest/docs.js';
+import { useApiDocs } from './http/docs.js';
 import { schema } from './schema/index.js';
 import { version } from './version.js';
 

@@ -141,3 +141,41 @@ describe('GraphQL tasks', () => {
     expect((await alice.graphql(`{ tasks { id } }`)).body).toEqual({ data: { tasks: [] } });
   });
 });
+
+describe('GraphQL execution (compiled with graphql-jit) returns what graphql-js would', () => {
+  test('a field aliased __proto__ is returned, at the root and below it', async ({ alice }) => {
+    await createTask(alice, 'proto');
+
+    const response = await alice.graphql('{ __proto__: tasks { __proto__: title } }');
+
+    expect(response.status).toBe(200);
+    expect(response.text).toBe('{"data":{"__proto__":[{"__proto__":"proto"}]}}');
+  });
+
+  test('an omitted variable named like an Object.prototype member is null, not a function', async ({ alice }) => {
+    await createTask(alice, 'constructor');
+
+    const response = await alice.graphql('query ($constructor: Boolean, $toString: Int) { tasks(completed: $constructor, limit: $toString) { title } }');
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ data: { tasks: [{ title: 'constructor' }] } });
+  });
+
+  test('a variable of the wrong type is a 400 request error', async ({ alice }) => {
+    const response = await alice.request('POST', '/graphql', {
+      headers: { accept: 'application/graphql-response+json' },
+      body: { query: 'query ($limit: Int) { tasks(limit: $limit) { id } }', variables: { limit: 'ten' } },
+    });
+
+    expect(response.status).toBe(400);
+    expect(response.body.data).toBeUndefined();
+    expect(response.body.errors[0].message).toMatch(/Int cannot represent non-integer value/);
+  });
+
+  test('a subscription is refused with 400 and a clear message, not a 500', async ({ alice }) => {
+    const response = await alice.graphql('subscription { tasks { id } }');
+
+    expect(response.status).toBe(400);
+    expect(response.body.errors).toEqual([expect.objectContaining({ message: 'Subscriptions are not supported by this API' })]);
+  });
+});

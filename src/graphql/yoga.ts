@@ -4,7 +4,7 @@
  * without a valid bearer token is answered 401 before Yoga parses or validates anything; the page
  * GraphiQL itself is served without one.
  */
-import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, OperationTypeNode, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { VerifyBearer } from '../auth/bearer.js';
@@ -14,6 +14,7 @@ import { classifyError, graphQLErrorBody, INTERNAL_ERROR_MESSAGE, maskGraphQLErr
 import { inlinePageCsp } from '../http/security-headers.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { useCompiledExecution } from './compiled-execution.js';
 import { useOperationLimits } from './operation-limits.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -48,6 +49,8 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
     // GraphiQL from an npm package (no CDN), loaded only when a browser first asks for it.
     renderGraphiQL: async (graphiqlOptions) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(graphiqlOptions),
     batching: false,
+    // Fastify limits the body (and counts it without piping it through a stream).
+    maxRequestBodySize: false,
     // Fastify answers CORS (../http/cors.ts) and limits the body.
     cors: false,
     logging: {
@@ -64,12 +67,15 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
       !config.introspection && disableIntrospection(),
       refuseSubscriptions(),
       countOperations(metrics),
+      useCompiledExecution(),
     ],
   });
 
   await app.register((scope, _options, done) => {
-    // Yoga reads the body itself (JSON, or a GET's query string); Fastify only bounds its size.
+    // Fastify bounds the body's size. A JSON object is handed to Yoga parsed (it reads it as is, without
+    // its body stream); anything else, malformed JSON included, as bytes for Yoga to judge.
     scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, parsedObjectOr(body as string)));
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     scope.setErrorHandler((error, request, reply) => {
       const appError = classifyError(error, { logger, maxBodyBytes: options.maxBodyBytes });
@@ -83,16 +89,31 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
       method: ['GET', 'POST'],
       url: GRAPHQL_PATH,
       handler: async (request, reply) => {
-        const response = await yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply });
+        // HEAD is GET without the body (Fastify drops it); Yoga itself knows only GET and POST.
+        const asked = request.method === 'HEAD' ? { method: 'GET', url: request.url, headers: request.headers } : request;
+        const response = await yoga.handleNodeRequestAndResponse(asked, reply, { req: request, reply });
         response.headers.forEach((value, name) => {
           reply.header(name, value);
         });
         if (response.headers.get('content-type')?.startsWith('text/html')) reply.header('content-security-policy', inlinePageCsp);
-        return reply.code(response.status).send(response.body);
+        reply.code(response.status);
+        // An ordinary answer is one string; sent as a stream it would be piped through web-stream adapters.
+        const streamed = /^(text\/event-stream|multipart\/mixed)/.test(response.headers.get('content-type') ?? '');
+        return reply.send(streamed ? response.body : await response.text());
       },
     });
     done();
   });
+}
+
+function parsedObjectOr(text: string): unknown {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0) return value;
+  } catch {
+    // Yoga answers malformed JSON in its own words.
+  }
+  return text;
 }
 
 /** What Yoga answers with GraphiQL: a browser's GET for a page. */
@@ -111,15 +132,10 @@ function disableIntrospection(): Plugin {
 /** The schema has no subscriptions yet: say so as a request error (400), not an execution failure (500). */
 function refuseSubscriptions(): Plugin {
   return {
-    onValidate({ params, setResult }) {
-      const subscribes = (params.documentAST as DocumentNode).definitions.some(
-        (d: DefinitionNode) => d.kind === Kind.OPERATION_DEFINITION && d.operation === OperationTypeNode.SUBSCRIPTION,
-      );
-      if (subscribes) {
-        setResult([
-          new GraphQLError('Subscriptions are not supported by this API', { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } }),
-        ]);
-      }
+    onSubscribe({ setResultAndStopExecution }) {
+      setResultAndStopExecution({
+        errors: [new GraphQLError('Subscriptions are not supported by this API', { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } })],
+      });
     },
   };
 }

@@ -2,14 +2,14 @@
  * The REST routes' GraphQL operations, derived from the schema once at start-up: SOFA's model analysis
  * (`createSofa`) and the operation its router builds for each root field (`buildOperationNodeForField`),
  * aliased to the REST shape (./shape.ts), held to the same operation limits as /graphql, and compiled with
- * graphql-jit. A request then runs its route's compiled operation directly, with the resolvers and context
+ * graphql-jit (../graphql/compiled-execution.ts). A request then runs its route's compiled operation directly, with the resolvers and context
  * /graphql uses: no second router, no document to parse or validate per request.
  */
 import { buildOperationNodeForField } from '@graphql-tools/utils';
 import { Kind, OperationTypeNode, type DocumentNode, type ExecutionResult, type GraphQLArgument, type GraphQLSchema } from 'graphql';
-import { compileQuery, isCompiledQuery } from 'graphql-jit';
 import { createSofa } from 'sofa-api';
 import type { Context } from '../context.js';
+import { compileOperation, runCompiled } from '../graphql/compiled-execution.js';
 import { operationLimitErrors } from '../graphql/operation-limits.js';
 import { REST_BASE_PATH, pathParameters, restRoutes, sofaRouteConfig, type RestRoute } from './routes.js';
 import { withSnakeCaseAliases } from './shape.js';
@@ -49,8 +49,8 @@ export function deriveRestOperations(schema: GraphQLSchema): RestOperation[] {
     const name = operation.name?.value ?? field;
     const limitErrors = operationLimitErrors(schema, document);
     if (limitErrors.length > 0) throw new Error(`REST route ${route.method} ${route.path}: ${limitErrors.map((e) => e.message).join('; ')}`);
-    const compiled = compileQuery(schema, document, name);
-    if (!isCompiledQuery(compiled)) throw new Error(`REST route ${route.method} ${route.path}: ${compiled.errors?.map((e) => e.message).join('; ')}`);
+    const compiled = compileOperation(schema, document, name);
+    if (!compiled) throw new Error(`REST route ${route.method} ${route.path}: graphql-jit cannot compile its operation`);
     const inPath = new Set(pathParameters(route));
     return {
       route,
@@ -61,7 +61,7 @@ export function deriveRestOperations(schema: GraphQLSchema): RestOperation[] {
       pathArguments: [...inPath],
       inputArguments: rootField.args.filter((arg) => !inPath.has(arg.name)),
       inputFrom: route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH' ? 'body' : 'query',
-      execute: (context, variables) => compiled.query(undefined, context, variables),
+      execute: (context, variables) => runCompiled(compiled, context, variables),
     };
   });
 }

@@ -6,8 +6,9 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import type { FastifyInstance } from 'fastify';
-import { serveFiles } from '../http/static-files.js';
-import { createOpenApiDocument } from './openapi.js';
+import { createOpenApiDocument } from '../rest/openapi.js';
+import { serveFiles } from './static-files.js';
+
 
 export const OPENAPI_PATH = '/openapi.json';
 export const DOCS_PATH = '/docs';
