@@ -2,13 +2,13 @@
  * GraphQL and HTTP limits: operation shape (GraphQL Armor), batching, field suggestions, body size,
  * slow clients, CORS and security headers.
  */
-import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { operationLimitErrors } from '../src/graphql/operation-limits.js';
 import { schema } from '../src/schema/index.js';
 import { createTestApp, signToken, type TestApp, type TestUser } from './support/fixtures.js';
+import { rawExchange } from './support/raw-http.js';
 
 let api: TestApp;
 let production: TestApp;
@@ -111,14 +111,10 @@ describe('request body size', () => {
 describe('slow clients', () => {
   async function cutOffAfter(send: string) {
     const impatient = await createTestApp({ database: api.database, limits: { headersTimeoutMs: 300, requestTimeoutMs: 600 } });
-    const { port } = new URL(await impatient.listen());
     try {
-      const socket = connect(Number(port), '127.0.0.1');
+      const origin = await impatient.listen();
       const started = performance.now();
-      let received = '';
-      socket.on('data', (chunk) => (received += chunk.toString()));
-      socket.write(send);
-      await new Promise((resolve) => socket.on('close', resolve));
+      const received = await rawExchange(origin, send);
       return { ms: performance.now() - started, received };
     } finally {
       await impatient.close();
@@ -154,16 +150,6 @@ describe('malformed requests', () => {
     expect(received).toContain('{"detail":"Bad Request"}');
   });
 });
-
-/** Writes a raw request to the server and returns everything it answers until it closes the connection. */
-async function rawExchange(origin: string, request: string): Promise<string> {
-  const socket = connect(Number(new URL(origin).port), '127.0.0.1');
-  let received = '';
-  socket.on('data', (chunk) => (received += chunk.toString()));
-  socket.write(request);
-  await new Promise((resolve) => socket.on('close', resolve));
-  return received;
-}
 
 describe('CORS', () => {
   test('an allowed origin is answered with itself, without credentials', async () => {

@@ -3,10 +3,10 @@
  * path taken from the request target (never rebuilt from Host), absolute-form targets, and bodies in an
  * encoding we do not decode refused rather than misread.
  */
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { restRoutes } from '../src/rest/routes.js';
 import { createTestApp, type TestApp, type TestUser } from './support/fixtures.js';
+import { rawExchange as exchange } from './support/raw-http.js';
 
 let api: TestApp;
 let alice: TestUser;
@@ -23,16 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await api.close();
 });
-
-/** Writes a raw request and returns everything the server answers until it closes the connection. */
-async function rawExchange(request: string): Promise<string> {
-  const socket = connect(Number(new URL(origin).port), '127.0.0.1');
-  let received = '';
-  socket.on('data', (chunk) => (received += chunk.toString()));
-  socket.write(request);
-  await new Promise((resolve) => socket.on('close', resolve));
-  return received;
-}
 
 describe('HEAD', () => {
   const paths = () => [
@@ -82,7 +72,7 @@ describe('request ids', () => {
   });
 
   test('an oversized request head (431) carries one too, and a {"detail"} body', async () => {
-    const received = await rawExchange(`GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    const received = await exchange(origin, `GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
 
     expect(received).toMatch(/^HTTP\/1\.1 431/);
     expect(received).toMatch(/\r\nx-request-id: [0-9a-f-]{36}\r\n/);
@@ -92,14 +82,14 @@ describe('request ids', () => {
 
 describe('the request target', () => {
   test('the path routed is the request-target\'s, whatever the Host header says', async () => {
-    const received = await rawExchange(`GET /x HTTP/1.1\r\nHost: h/metrics?\r\nConnection: close\r\n\r\n`);
+    const received = await exchange(origin, `GET /x HTTP/1.1\r\nHost: h/metrics?\r\nConnection: close\r\n\r\n`);
 
     expect(received).toMatch(/^HTTP\/1\.1 400/);
     expect(received).not.toContain('http_requests_total');
   });
 
   test('an absolute-form target is served by its path (RFC 9112 §3.2.2)', async () => {
-    const received = await rawExchange(
+    const received = await exchange(origin, 
       `GET http://localhost/api/tasks?limit=1 HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${alice.token}\r\nConnection: close\r\n\r\n`,
     );
 
