@@ -1,51 +1,68 @@
 /**
- * CPU per request inside the app (no sockets), against BENCH_DATABASE_URL after `npm run bench` seeded it:
- * `npm run build:server && node bench/micro.mjs [get|list|bad|health|gql|prisma]`. For profiling:
- * `node --cpu-prof bench/micro.mjs get`.
+ * CPU per request inside the app (Fastify's inject(), no sockets), against BENCH_DATABASE_URL after
+ * `npm run bench` seeded it: `npm run build:server && node bench/micro.mjs [health|bad|get|gql|list|toggle|prisma …]`.
+ * The cases run interleaved, ROUNDS times (default 7), and each prints its median and every round, so a
+ * machine that speeds up or slows down meanwhile moves them all alike. For a profile:
+ * `node --cpu-prof bench/micro.mjs get`; for a count that does not depend on the machine's speed, run it
+ * under `valgrind --tool=callgrind --smc-check=all-non-file` with two values of N and take the difference.
  */
 import { SignJWT } from 'jose';
+import { createApp } from '../dist/app.js';
 import { openDatabase } from '../dist/db/client.js';
+import { loadEnv } from '../dist/env.js';
 import { createLogger } from '../dist/logger.js';
-import { createApp } from '../dist/yoga.js';
 
 const secret = 'bench-secret-that-is-at-least-32-bytes-long';
-const database = await openDatabase({ url: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/task_bench' });
-const app = createApp({ prisma: database.prisma, auth: { hs256: { secret } }, logger: createLogger('warn'), production: true });
+const env = loadEnv({
+  NODE_ENV: 'production',
+  BETTER_AUTH_SECRET: secret,
+  DATABASE_URL: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/task_bench',
+});
+const database = await openDatabase(env.database);
+const app = await createApp({ config: env, prisma: database.prisma, logger: createLogger('warn') });
+await app.ready();
 const token = await new SignJWT({ sub: 'user001' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
 const headers = { authorization: `Bearer ${token}` };
+const json = { ...headers, 'content-type': 'application/json' };
 const [task] = await database.prisma.task.findMany({ where: { userId: 'user001' }, take: 1 });
+const graphql = (query, variables) => JSON.stringify({ query, variables });
+const FIELDS = 'id title completed userId createdAt updatedAt';
 
-async function measure(name, fn, n = 5000) {
-  for (let i = 0; i < 500; i++) await fn();
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  let next = 0;
-  await Promise.all(Array.from({ length: 20 }, async () => {
-    while (next++ < n) await fn();
-  }));
-  const used = process.cpuUsage(cpu);
-  const perOp = (used.user + used.system) / n;
-  console.log(`${name.padEnd(36)} ${perOp.toFixed(0).padStart(5)} µs CPU per request  ${Math.round((n / (performance.now() - started)) * 1000)} req/s`);
-}
-
-const text = (response) => Promise.resolve(response).then((r) => r.text());
 const cases = {
-  prisma: ['Prisma findUnique alone', () => database.prisma.task.findUnique({ where: { id: task.id, userId: 'user001' } })],
-  health: ['GET /healthz', () => text(app.fetch('http://x/healthz'))],
-  bad: ['GET /api/tasks/abc (400)', () => text(app.fetch('http://x/api/tasks/abc', { headers }))],
-  get: ['GET /api/tasks/:id', () => text(app.fetch(`http://x/api/tasks/${task.id}`, { headers }))],
-  list: ['GET /api/tasks (100)', () => text(app.fetch('http://x/api/tasks', { headers }))],
-  gql: ['POST /graphql task(id)', () =>
-    text(app.fetch('http://x/graphql', {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ query: `{ task(id: "${task.id}") { id title completed userId createdAt updatedAt } }` }),
-    }))],
+  health: () => app.inject({ method: 'GET', url: '/healthz' }),
+  bad: () => app.inject({ method: 'GET', url: '/api/tasks/abc', headers }),
+  get: () => app.inject({ method: 'GET', url: `/api/tasks/${task.id}`, headers }),
+  gql: () => app.inject({ method: 'POST', url: '/graphql', headers: json, payload: graphql(`query T($id: ID!) { task(id: $id) { ${FIELDS} } }`, { id: task.id }) }),
+  list: () => app.inject({ method: 'GET', url: '/api/tasks', headers }),
+  toggle: () => app.inject({ method: 'PATCH', url: `/api/tasks/${task.id}`, headers: json, payload: '{"completed":true}' }),
+  prisma: () => database.prisma.task.findUnique({ where: { id: task.id, userId: 'user001' } }),
 };
-for (const key of process.argv[2] ? [process.argv[2]] : Object.keys(cases)) await measure(...cases[key]);
-await database.close();
-// MICRO_MEMORY=1: the process's memory afterwards (how much of the heap is garbage V8 has not collected yet).
-if (process.env.MICRO_MEMORY) {
-  const m = process.memoryUsage();
-  console.log(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, `${Math.round(v / 1e6)} MB`])));
+
+/** µs of CPU per call, n calls 10 at a time. */
+async function measure(call, n) {
+  const cpu = process.cpuUsage();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      while (next++ < n) {
+        const response = await call();
+        if (response?.statusCode >= 400) throw new Error(`${response.statusCode} ${response.body}`);
+      }
+    }),
+  );
+  const used = process.cpuUsage(cpu);
+  return (used.user + used.system) / n;
 }
+
+const chosen = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(cases);
+const rounds = Number(process.env.ROUNDS ?? 7);
+const n = Number(process.env.N ?? 1000);
+for (const key of chosen) await measure(cases[key], n); // warm-up
+const samples = Object.fromEntries(chosen.map((key) => [key, []]));
+for (let round = 0; round < rounds; round++) for (const key of chosen) samples[key].push(await measure(cases[key], n));
+for (const key of chosen) {
+  const sorted = [...samples[key]].sort((a, b) => a - b);
+  console.log(`${key.padEnd(8)} median ${sorted[Math.floor(sorted.length / 2)].toFixed(0).padStart(5)} µs CPU per request   (${samples[key].map((x) => x.toFixed(0)).join(' ')})`);
+}
+await app.close();
+await database.close();

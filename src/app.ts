@@ -10,13 +10,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type RequestListener } from 'node:http';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pLimit from 'p-limit';
 import { createBearerVerifier } from './auth/bearer.js';
 import type { ContextDependencies } from './context.js';
 import type { PrismaClient } from './db/client.js';
 import type { AppConfig, HttpLimits } from './env.js';
-import { AppError, BadUserInputError, NotFoundError, UnsupportedMediaTypeError, classifyError, detailBody } from './errors.js';
+import { AppError, BadUserInputError, JSON_TYPE, NotFoundError, UnsupportedMediaTypeError, classifyError, detailBody, sendDetail } from './errors.js';
 import { useGraphQL } from './graphql/yoga.js';
 import { useCors } from './http/cors.js';
 import { HEALTH_PATH, METRICS_PATH, READY_PATH, useHealthRoutes } from './http/health.js';
@@ -47,7 +47,6 @@ export type App = FastifyInstance;
 
 export const WEB_DIR = fileURLToPath(new URL('../web/dist', import.meta.url));
 
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 const webPageCsp =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
@@ -97,10 +96,11 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   app.addHook('onRequest', (request, _reply, done) => {
     done(HOST.test(request.headers.host ?? '') ? undefined : new BadUserInputError('Bad Request'));
   });
-  // After authentication (onRequest), before the body is read.
+  // After authentication (onRequest), before the body is read; a request without a body has nothing to decode.
   app.addHook('preParsing', (request, _reply, payload, done) => {
     const encoding = request.headers['content-encoding'];
-    if (encoding === undefined || encoding.toLowerCase() === 'identity') return done(null, payload);
+    const hasBody = request.headers['transfer-encoding'] !== undefined || (request.headers['content-length'] ?? '0') !== '0';
+    if (!hasBody || encoding === undefined || encoding.toLowerCase() === 'identity') return done(null, payload);
     done(new UnsupportedMediaTypeError(`Content-Encoding ${encoding} is not supported: send the body uncompressed`), payload);
   });
 
@@ -111,10 +111,6 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   await serveDirectory(app, { dir: webDir, prefix: '/', contentSecurityPolicy: webPageCsp });
   answerWrongMethods(app, methodsByUrl);
   return app;
-}
-
-function sendDetail(reply: FastifyReply, error: AppError): FastifyReply {
-  return reply.code(error.status).headers(error.headers).type(JSON_TYPE).send(detailBody(error));
 }
 
 /**

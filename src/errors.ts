@@ -3,6 +3,7 @@
  * any thrown thing means to a client), and the two renderings: `{"detail"}` for REST and every non-GraphQL
  * path, `{"errors":[…]}` for /graphql. Nothing else decides an error's status or writes an error body.
  */
+import type { FastifyReply } from 'fastify';
 import { GraphQLError, locatedError } from 'graphql';
 import { isDatabaseUnavailable } from './db/unavailable.js';
 import type { Logger } from './logger.js';
@@ -30,6 +31,8 @@ const codeByStatus = new Map<number, ErrorCode>(
 );
 
 export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
+
+export const JSON_TYPE = 'application/json; charset=utf-8';
 
 export class AppError extends GraphQLError {
   readonly code: ErrorCode;
@@ -146,6 +149,17 @@ export function detailBody(error: AppError): string {
   return JSON.stringify({ detail: error.message });
 }
 
+/** Answers with an error as REST (and every path but /graphql) does. */
+export function sendDetail(reply: FastifyReply, error: AppError): FastifyReply {
+  return reply.code(error.status).headers(error.headers).type(JSON_TYPE).send(detailBody(error));
+}
+
+/** Answers /graphql with an error raised before GraphQL ran (authentication, body limits). */
+export function sendGraphQLError(reply: FastifyReply, error: AppError): FastifyReply {
+  const body = JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] });
+  return reply.code(error.status).headers(error.headers).type(JSON_TYPE).send(body);
+}
+
 /**
  * An error in a /graphql result as the client sees it: GraphQL's own (syntax, validation) and ours (with
  * their code) as they are; anything else classified, keeping its place in the result.
@@ -155,11 +169,6 @@ export function maskGraphQLError(error: unknown, logger: Logger): GraphQLError {
   // Where it happened in the result (path), not in the query text (locations): nothing of an internal error leaks.
   const path = error instanceof GraphQLError ? error.path : undefined;
   return locatedError(classifyError(error, { logger }), undefined, path);
-}
-
-/** A /graphql error body for an error raised before GraphQL ran (authentication, body limits). */
-export function graphQLErrorBody(error: AppError): string {
-  return JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] });
 }
 
 /** Fastify's own wording for the few client errors it raises is fine, but ours is the contract's. */

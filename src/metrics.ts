@@ -49,12 +49,22 @@ export function createMetrics(
     },
   });
   const names = new Set<string>();
+  // prom-client hashes a label object on every call; the series of one (method, route, status) are kept.
+  const series = new Map<string, { count: () => void; observe: (seconds: number) => void }>();
   return {
     registry,
     observeRequest(method, route, status, seconds) {
-      const labels = { method, route, status: String(status) };
-      requests.inc(labels);
-      latency.observe(labels, seconds);
+      const key = `${method} ${status} ${route}`;
+      let one = series.get(key);
+      if (!one) {
+        const labels = { method, route, status: String(status) };
+        const counter = requests.labels(labels);
+        const histogram = latency.labels(labels);
+        one = { count: () => counter.inc(), observe: (s) => histogram.observe(s) };
+        series.set(key, one);
+      }
+      one.count();
+      one.observe(seconds);
     },
     countOperation(source, type, name) {
       let label = name ?? 'anonymous';

@@ -110,6 +110,12 @@ describe('Content-Encoding', () => {
     const titles = (await alice.request('GET', '/api/tasks')).body.map((t: { title: string }) => t.title);
     expect(titles).not.toContain('compressed?');
   });
+
+  test('a request without a body is not refused for the header', async () => {
+    const response = await alice.request('GET', '/api/tasks', { headers: { 'content-encoding': 'gzip' } });
+
+    expect(response.status).toBe(200);
+  });
 });
 
 describe('authentication on every REST route', () => {

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { VerifyBearer } from '../auth/bearer.js';
 import { createContext, type Context, type ContextDependencies } from '../context.js';
 import type { GraphQLConfig } from '../env.js';
-import { classifyError, graphQLErrorBody, INTERNAL_ERROR_MESSAGE, maskGraphQLError } from '../errors.js';
+import { classifyError, INTERNAL_ERROR_MESSAGE, maskGraphQLError, sendGraphQLError } from '../errors.js';
 import { inlinePageCsp } from '../http/security-headers.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -77,10 +77,7 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, parsedObjectOr(body as string)));
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-    scope.setErrorHandler((error, request, reply) => {
-      const appError = classifyError(error, { logger, maxBodyBytes: options.maxBodyBytes });
-      return reply.code(appError.status).headers(appError.headers).type('application/json; charset=utf-8').send(graphQLErrorBody(appError));
-    });
+    scope.setErrorHandler((error, _request, reply) => sendGraphQLError(reply, classifyError(error, { logger, maxBodyBytes: options.maxBodyBytes })));
     scope.addHook('onRequest', async (request) => {
       if (config.introspection && isGraphiQLPageRequest(request)) return;
       request.userId = await verify(request.headers.authorization ?? null);

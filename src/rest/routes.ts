@@ -28,7 +28,7 @@ const forbidden = "The task belongs to another user";
 const notFound = 'There is no task with this id';
 const badBody = {
   413: 'The body is larger than 64 KiB',
-  415: 'The body is not declared as application/json',
+  415: 'The body is not declared as application/json, or is sent compressed (Content-Encoding)',
 } as const;
 
 export const restRoutes: readonly RestRoute[] = [
