@@ -100,6 +100,8 @@ function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
 
+const creator = (i: number) => `creator${String(i).padStart(3, '0')}`;
+
 function hasTaskset(): boolean {
   return spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 }
@@ -153,7 +155,9 @@ async function prepareDatabase(): Promise<Fixture> {
   const deletable = await client.query<{ id: string; user_id: string }>("SELECT id, user_id FROM tasks WHERE user_id LIKE 'deleter-%'");
   await client.end();
 
-  const users = [...new Set([...small.rows.map((r) => r.user_id), 'big', 'deleter-bare', 'deleter-ours'])];
+  // Creators: users whose tasks no list scenario reads, so every round lists the same 100 tasks.
+  const creators = Array.from({ length: SMALL_USERS }, (_, i) => creator(i));
+  const users = [...new Set([...small.rows.map((r) => r.user_id), 'big', 'deleter-bare', 'deleter-ours', ...creators])];
   const key = new TextEncoder().encode(secret);
   const tokens = new Map<string, string>();
   for (const user of users) {
@@ -257,6 +261,7 @@ function scenarios(f: Fixture): Scenario[] {
     body: { query, variables },
   });
   const user = (n: number) => `user${String(n % SMALL_USERS).padStart(3, '0')}`;
+  const maker = (n: number) => creator(n % SMALL_USERS);
   const small = (n: number) => pick(f.smallTasks, n);
   const rest = (server: ServerName, flavour: Omit<Flavour, 'server' | 'face'>): Flavour => ({ server, face: 'REST', ...flavour });
   const both = (flavour: Omit<Flavour, 'server' | 'face'>) => [rest('bare', flavour), rest('ours', flavour)];
@@ -325,7 +330,7 @@ function scenarios(f: Fixture): Scenario[] {
       name: 'create',
       flavours: [
         ...both({
-          next: (n) => ({ method: 'POST', path: '/api/tasks', userId: user(n), body: { title: `new ${n}` } }),
+          next: (n) => ({ method: 'POST', path: '/api/tasks', userId: maker(n), body: { title: `new ${n}` } }),
           verify: (r, req) => {
             assert(r.status === 201, `status ${r.status}`);
             taskShape(r.body);
@@ -333,7 +338,7 @@ function scenarios(f: Fixture): Scenario[] {
           },
         }),
         graphql({
-          next: (n) => gql(user(n), `mutation Create($title: String!) { createTask(title: $title) { ${TASK_FIELDS} } }`, { title: `new ${n}` }),
+          next: (n) => gql(maker(n), `mutation Create($title: String!) { createTask(title: $title) { ${TASK_FIELDS} } }`, { title: `new ${n}` }),
           verify: (r, req) => {
             const task = data(r, 'createTask');
             gqlTask(task);
@@ -452,6 +457,7 @@ async function load(f: Fixture, server: Server, scenario: Scenario, flavour: Fla
   const cpuBefore = cpuSeconds(server);
   const result = await run(scenario.slow ? duration * 3 : duration);
   const cpu = cpuSeconds(server) - cpuBefore;
+  await settle(server);
   return {
     round,
     scenario: scenario.name,
@@ -463,6 +469,18 @@ async function load(f: Fixture, server: Server, scenario: Scenario, flavour: Fla
     rssMb: peakRssMb(server),
     cpuUs: result.requests.total > 0 ? (cpu * 1e6) / result.requests.total : 0,
   };
+}
+
+/**
+ * Waits until the server is idle again: autocannon leaves its last requests running when it stops, and
+ * slow ones (the 10,000-task lists) would otherwise be served into the next run.
+ */
+async function settle(server: Server) {
+  for (let quiet = 0, i = 0; quiet < 3 && i < 600; i++) {
+    const before = cpuSeconds(server);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    quiet = cpuSeconds(server) - before < 0.02 ? quiet + 1 : 0;
+  }
 }
 
 const targetName = (flavour: Flavour) => (flavour.server === 'bare' ? 'bare (REST)' : `ours ${flavour.face}`);
