@@ -193,7 +193,8 @@ async function start(name: ServerName, port: number): Promise<Server> {
     ...(name !== 'bare' && process.env.BENCH_OURS_NODE_OPTIONS && { NODE_OPTIONS: process.env.BENCH_OURS_NODE_OPTIONS }),
   };
   const script = join(root, name === 'bare' ? 'bench/bare-server.mjs' : 'dist/server.js');
-  const nodeArgs = name === 'ours' ? (process.env.BENCH_OURS_NODE_ARGS?.split(' ').filter(Boolean) ?? []) : [];
+  // As `npm start` runs it (package.json), then whatever is being tried.
+  const nodeArgs = name === 'ours' ? ['--max-semi-space-size=16', ...(process.env.BENCH_OURS_NODE_ARGS?.split(' ').filter(Boolean) ?? [])] : [];
   const [command, args] = hasTaskset() ? ['taskset', ['-c', serverCpu, serverNode, ...nodeArgs, script]] : [serverNode, [...nodeArgs, script]];
   const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -540,7 +541,11 @@ const list = scenarios(fixture);
 const results: Result[] = [];
 // One counter per target and scenario, kept across rounds: a delete never repeats an earlier one's id.
 const counters = new Map<Flavour, { n: number }>();
-const counterOf = (flavour: Flavour) => counters.get(flavour) ?? counters.set(flavour, { n: 0 }).get(flavour)!;
+const counterOf = (flavour: Flavour) => {
+  const counter = counters.get(flavour) ?? { n: 0 };
+  counters.set(flavour, counter);
+  return counter;
+};
 try {
   for (let round = 1; round <= rounds; round++) {
     for (const [index, scenario] of list.entries()) {

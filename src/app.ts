@@ -11,21 +11,24 @@ import { createServer, type RequestListener } from 'node:http';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import pLimit from 'p-limit';
 import { createBearerVerifier } from './auth/bearer.js';
+import { createAuthenticate } from './auth/request-gate.js';
 import type { ContextDependencies } from './context.js';
 import type { PrismaClient } from './db/client.js';
 import type { AppConfig, HttpLimits } from './env.js';
 import { AppError, BadUserInputError, JSON_TYPE, NotFoundError, UnsupportedMediaTypeError, classifyError, detailBody, sendDetail } from './errors.js';
 import { useGraphQL } from './graphql/yoga.js';
 import { useCors } from './http/cors.js';
+import { useDrain } from './http/drain.js';
 import { HEALTH_PATH, METRICS_PATH, READY_PATH, useHealthRoutes } from './http/health.js';
 import { answerWrongMethods, collectRoutes } from './http/method-not-allowed.js';
+import { createRateLimits } from './http/rate-limit.js';
 import { requestIdOf, useObservability } from './http/observability.js';
 import { securityHeaders, useSecurityHeaders } from './http/security-headers.js';
 import { serveDirectory } from './http/static-files.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { createPerUserLimit } from './per-user-limit.js';
 import { Readiness } from './readiness.js';
 import { useRestApi } from './rest/api.js';
 import { useApiDocs } from './http/docs.js';
@@ -60,10 +63,16 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   const { limits } = config.http;
   const readiness = dependencies.readiness ?? new Readiness(prisma);
   const metrics = dependencies.metrics ?? createMetrics();
-  const verify = createBearerVerifier(config.auth);
+  const rateLimits = createRateLimits(config.rateLimit, logger);
+  await rateLimits.ready();
+  const authenticate = createAuthenticate(createBearerVerifier(config.auth), rateLimits);
   const loggerInstance: FastifyBaseLogger = logger;
   const errorContext = { logger, maxBodyBytes: limits.maxBodyBytes };
-  const contextDependencies: ContextDependencies = { prisma, unpagedLists: pLimit(config.tasks.unpagedListConcurrency) };
+  const contextDependencies: ContextDependencies = {
+    prisma,
+    unpagedLists: createPerUserLimit(config.tasks.unpagedListConcurrency),
+    maxTasksPerUser: config.tasks.maxTasksPerUser,
+  };
 
   const app = Fastify({
     loggerInstance,
@@ -71,6 +80,8 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdOf,
     requestIdHeader: false,
+    // Behind a load balancer, the client's address (for the limit on unauthenticated requests) is in X-Forwarded-For.
+    trustProxy: trustProxyOption(config.http.trustProxy),
     bodyLimit: limits.maxBodyBytes,
     // A path parameter may be as long as the request head allows: a 10 KB id is a 400 "not a UUID", not a 404.
     routerOptions: { maxParamLength: limits.maxHeaderBytes },
@@ -84,6 +95,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     clientErrorHandler: answerClientError,
   });
   app.decorateRequest('userId', null);
+  app.addHook('onClose', () => rateLimits.close());
   app.setErrorHandler((error, _request, reply) => sendDetail(reply, classifyError(error, errorContext)));
   app.setNotFoundHandler(() => {
     throw new NotFoundError('Not Found');
@@ -91,6 +103,14 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   const methodsByUrl = collectRoutes(app);
 
   useObservability(app, { logger, metrics, quietPaths: [HEALTH_PATH, READY_PATH, METRICS_PATH] });
+  useDrain(app);
+  // Pipelined requests are served one at a time: Node hands each to us at once, and would otherwise run
+  // them all and hold their answers until the client reads the first (which it may never do). Its turn
+  // comes when Node gives its answer the socket; if the client leaves first, it never starts.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (reply.raw.socket !== null) return done();
+    reply.raw.once('socket', () => done());
+  });
   useSecurityHeaders(app);
   await useCors(app, config.http.corsOrigins);
   app.addHook('onRequest', (request, _reply, done) => {
@@ -105,12 +125,17 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   });
 
   useHealthRoutes(app, { readiness, metrics, metricsToken: config.observability.metricsToken });
-  await useRestApi(app, { schema, verify, contextDependencies, metrics });
-  await useGraphQL(app, { schema, config: config.graphql, verify, contextDependencies, logger, metrics, maxBodyBytes: limits.maxBodyBytes });
+  await useRestApi(app, { schema, authenticate, contextDependencies, metrics });
+  await useGraphQL(app, { schema, config: config.graphql, authenticate, contextDependencies, logger, metrics, maxBodyBytes: limits.maxBodyBytes });
   await useApiDocs(app, schema, version);
   await serveDirectory(app, { dir: webDir, prefix: '/', contentSecurityPolicy: webPageCsp });
   answerWrongMethods(app, methodsByUrl);
   return app;
+}
+
+/** A number of hops as the function Fastify takes (its types accept only addresses or a boolean). */
+function trustProxyOption(trust: number | string[] | false) {
+  return typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust;
 }
 
 /**
@@ -134,6 +159,9 @@ function createHttpServer(handler: RequestListener, limits: HttpLimits) {
       handler(request, response);
     },
   );
+  // An answer the client stops reading: once nothing has moved on the socket this long, it is cut (and a
+  // streamed list stops being read).
+  server.timeout = limits.sendTimeoutMs;
   return server;
 }
 

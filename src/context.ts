@@ -1,27 +1,69 @@
 /**
  * The context every resolver gets, built the same way for a REST route and for /graphql: the database,
- * the caller (the verified token's `sub`), and the bulkhead for unpaged lists.
+ * the caller (the verified token's `sub`), and what bounds the cost of whole lists.
  */
+import type { Socket } from 'node:net';
+import type { FastifyRequest } from 'fastify';
 import type { PrismaClient } from './db/client.js';
+import type { PerUserLimit } from './per-user-limit.js';
+
+/** Most tasks one GraphQL answer may hold from unpaged `tasks` fields, all aliases together. */
+export const MAX_UNPAGED_TASKS = 10_000;
 
 export interface Context {
   prisma: PrismaClient;
   /** The verified JWT `sub`; null only where no token was required. */
   userId: string | null;
+  /** Runs a whole (unpaged) list under its user's limit on such lists at once (UNPAGED_LIST_CONCURRENCY). */
+  unpagedLists: PerUserLimit;
+  /** Most tasks one user may have (MAX_TASKS_PER_USER). */
+  maxTasksPerUser: number;
+  /** Tasks this request may still return from unpaged lists (MAX_UNPAGED_TASKS at first). */
+  unpagedBudget: { left: number };
+  /** Whether the client has hung up (queued work is then dropped). */
+  clientGone: () => boolean;
   /**
-   * Runs an unpaged list (every task of a user, 10,000 or more): at most a few at once, so memory stays
-   * bounded however many arrive together; the rest wait their turn.
+   * Present on REST list requests: a paged list notes its next page here, for the route's Link header;
+   * `chunkSize` asks an unpaged list for one chunk of a streamed answer instead of everything.
    */
-  unpagedLists: <T>(list: () => Promise<T>) => Promise<T>;
-  /** Present on REST requests: a paged list notes its next page here, for the route's Link header. */
-  page?: { nextCursor: string | null };
+  page?: { nextCursor: string | null; chunkSize?: number };
 }
 
 /** What stays the same across requests. */
-export type ContextDependencies = Pick<Context, 'prisma' | 'unpagedLists'>;
+export type ContextDependencies = Pick<Context, 'prisma' | 'unpagedLists' | 'maxTasksPerUser'>;
 
-export function createContext(dependencies: ContextDependencies, userId: string | null, page?: Context['page']): Context {
-  return { prisma: dependencies.prisma, unpagedLists: dependencies.unpagedLists, userId, ...(page && { page }) };
+const connected = () => false;
+
+export function createContext(
+  dependencies: ContextDependencies,
+  userId: string | null,
+  options: { page?: Context['page']; clientGone?: () => boolean } = {},
+): Context {
+  const { prisma, unpagedLists, maxTasksPerUser } = dependencies;
+  return {
+    prisma,
+    unpagedLists,
+    maxTasksPerUser,
+    userId,
+    unpagedBudget: { left: MAX_UNPAGED_TASKS },
+    clientGone: options.clientGone ?? connected,
+    ...(options.page && { page: options.page }),
+  };
+}
+
+/**
+ * Whether the client of this request has gone: it hung up (Node aborts a request whose client closes
+ * its side, and then its socket is no longer writable), or the connection was cut.
+ */
+export function clientGoneOf(request: FastifyRequest): () => boolean {
+  return () => {
+    // `destroyed` cannot tell: Node destroys every request once its body has been read.
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- what Node sets when it aborts a request whose client left
+    if (request.raw.aborted) return true;
+    // Null while a pipelined request waits for the answer before it; a test's injected socket has neither flag.
+    const socket = request.raw.socket as Partial<Pick<Socket, 'destroyed' | 'writable'>> | null;
+    return socket !== null && (socket.destroyed === true || socket.writable === false);
+  };
 }
 
 declare module 'fastify' {

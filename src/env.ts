@@ -29,6 +29,10 @@ const envSchema = z.object({
   DATABASE_URL: optional(postgresUrl),
   DATABASE_POOL_SIZE: withDefault(int(1, 1000), 10),
   UNPAGED_LIST_CONCURRENCY: withDefault(int(1, 1000), 2),
+  MAX_TASKS_PER_USER: withDefault(int(1, 2_000_000_000), 100_000),
+  RATE_LIMIT_PER_SECOND: withDefault(z.coerce.number().min(0), 50),
+  RATE_LIMIT_BURST: withDefault(int(1, 1_000_000), 100),
+  REDIS_URL: optional(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })),
   DATABASE_CONNECT_TIMEOUT_MS: withDefault(int(100), 5_000),
   DATABASE_STATEMENT_TIMEOUT_MS: withDefault(
     z.coerce.number().int().refine((ms) => ms === 0 || ms >= 100, { error: 'must be 0 (off) or at least 100' }),
@@ -36,10 +40,16 @@ const envSchema = z.object({
   ),
   DATABASE_MIGRATION_URL: optional(postgresUrl),
   SHUTDOWN_GRACE_MS: withDefault(z.coerce.number().int().min(100, 'must be at least 100 (ms)'), 10_000),
+  SHUTDOWN_DELAY_MS: optional(int(0, 600_000)),
+  SEND_TIMEOUT_MS: withDefault(int(1_000, 3_600_000), 30_000),
   METRICS_TOKEN: optional(z.string().min(16, { error: 'must be at least 16 characters' })),
   PGLITE_DATA_DIR: withDefault(z.string(), '.data/pglite'),
   MIGRATE_ON_START: withDefault(z.stringbool(), true),
   WEB_CONCURRENCY: optional(int(1, 256)),
+  TRUST_PROXY: z.preprocess(
+    (value) => (typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : commaList(value)),
+    z.union([int(1, 100), z.array(z.string())]).optional(),
+  ),
   BETTER_AUTH_SECRET: optional(
     z.string().refine((s) => Buffer.byteLength(s) >= MIN_SECRET_BYTES, {
       error: `must be at least ${MIN_SECRET_BYTES} bytes (generate one with: openssl rand -base64 32)`,
@@ -68,6 +78,8 @@ export const httpLimits = {
   requestTimeoutMs: 30_000,
   /** Milliseconds an idle keep-alive connection is kept open (below common load-balancer idle timeouts). */
   keepAliveTimeoutMs: 5_000,
+  /** Milliseconds a connection may make no progress (a response its client does not read) before it is cut: SEND_TIMEOUT_MS, default 30 s. */
+  sendTimeoutMs: 30_000,
 };
 
 export type HttpLimits = typeof httpLimits;
@@ -77,9 +89,13 @@ export interface HttpConfig {
   port: number;
   /** Browser origins allowed to call the API cross-origin. */
   corsOrigins: readonly string[];
+  /** Proxies whose X-Forwarded-For is believed: a number of hops, or their addresses/CIDRs; false: none. */
+  trustProxy: number | string[] | false;
   limits: HttpLimits;
-  /** Milliseconds requests in flight get to finish after SIGTERM/SIGINT. */
+  /** Milliseconds requests in flight get to finish once the server stops accepting. */
   shutdownGraceMs: number;
+  /** Milliseconds the server keeps accepting after SIGTERM/SIGINT, while load balancers notice /readyz failing. */
+  shutdownDelayMs: number;
 }
 
 export interface DatabaseConfig {
@@ -107,6 +123,17 @@ export interface GraphQLConfig {
 export interface TasksConfig {
   /** Unpaged task lists (every task of a user) built at once per process; the rest wait their turn. */
   unpagedListConcurrency: number;
+  /** Most tasks one user may have; a create beyond it is refused (409). */
+  maxTasksPerUser: number;
+}
+
+export interface RateLimitConfig {
+  /** Requests per second each user may make in the long run; 0 turns rate limiting off. */
+  perSecond: number;
+  /** Requests a user may make at once after being idle (the bucket's size). */
+  burst: number;
+  /** Where a fleet keeps its counters; unset: in this process's memory. */
+  redisUrl: string | undefined;
 }
 
 export interface ObservabilityConfig {
@@ -125,13 +152,14 @@ export interface Env {
   authSecret: string | undefined;
   graphql: GraphQLConfig;
   tasks: TasksConfig;
+  rateLimit: RateLimitConfig;
   observability: ObservabilityConfig;
   /** Processes `npm run start:cluster` starts (default: one per core). */
   webConcurrency: number | undefined;
 }
 
 /** The sections the application itself needs (see ./app.ts). */
-export type AppConfig = Pick<Env, 'http' | 'auth' | 'graphql' | 'tasks' | 'observability'>;
+export type AppConfig = Pick<Env, 'http' | 'auth' | 'graphql' | 'tasks' | 'rateLimit' | 'observability'>;
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -184,8 +212,11 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
       host: env.HOST,
       port: env.PORT,
       corsOrigins: env.CORS_ORIGINS,
-      limits: httpLimits,
+      trustProxy: env.TRUST_PROXY ?? false,
+      limits: { ...httpLimits, sendTimeoutMs: env.SEND_TIMEOUT_MS },
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+      // Behind a balancer in production; a developer's Ctrl+C should not wait.
+      shutdownDelayMs: env.SHUTDOWN_DELAY_MS ?? (production ? 5_000 : 0),
     },
     database: {
       url: env.DATABASE_URL,
@@ -199,7 +230,8 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     auth: { hs256: authSecret === undefined ? undefined : { ...pins, secret: authSecret }, jwks },
     authSecret,
     graphql: { introspection: env.GRAPHQL_INTROSPECTION ?? !production, hideSuggestions: production },
-    tasks: { unpagedListConcurrency: env.UNPAGED_LIST_CONCURRENCY },
+    tasks: { unpagedListConcurrency: env.UNPAGED_LIST_CONCURRENCY, maxTasksPerUser: env.MAX_TASKS_PER_USER },
+    rateLimit: { perSecond: env.RATE_LIMIT_PER_SECOND, burst: env.RATE_LIMIT_BURST, redisUrl: env.REDIS_URL },
     observability: { logLevel: env.LOG_LEVEL, metricsToken: env.METRICS_TOKEN },
     webConcurrency: env.WEB_CONCURRENCY,
   };
@@ -229,13 +261,14 @@ function readOrCreateDevSecret(): string {
   const file = resolve(DEV_SECRET_FILE);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const secret = randomBytes(MIN_SECRET_BYTES).toString('base64url');
-  mkdirSync(dirname(file), { recursive: true });
   try {
+    mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
     return secret;
   } catch (error) {
+    const { code } = error as NodeJS.ErrnoException;
     // Another process created it first: use theirs.
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
-    throw error;
+    if (code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    throw new EnvError(`Invalid environment:\n  BETTER_AUTH_SECRET: not set, and no development secret can be kept in ${file} (${code}): set it`);
   }
 }

@@ -16,10 +16,14 @@ export const httpStatusByCode = {
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   REQUEST_TIMEOUT: 408,
+  QUOTA_EXCEEDED: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNPROCESSABLE_ENTITY: 422,
+  RATE_LIMITED: 429,
   HEADERS_TOO_LARGE: 431,
+  /** nginx's code for a client that went away before its answer; it never sees it. */
+  CLIENT_CLOSED_REQUEST: 499,
   INTERNAL_SERVER_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
 } as const;
@@ -105,6 +109,19 @@ export class UnprocessableEntityError extends AppError {
   }
 }
 
+export class QuotaExceededError extends AppError {
+  constructor(message = 'Task limit reached') {
+    super(message, 'QUOTA_EXCEEDED');
+  }
+}
+
+export class RateLimitedError extends AppError {
+  /** `headers`: Retry-After and the RateLimit fields (../http/rate-limit.ts). */
+  constructor(headers: Record<string, string>) {
+    super('Too many requests: slow down and retry after the time in Retry-After', 'RATE_LIMITED', headers);
+  }
+}
+
 export class ServiceUnavailableError extends AppError {
   constructor(
     message = 'Service unavailable',
@@ -112,6 +129,12 @@ export class ServiceUnavailableError extends AppError {
     retryAfterSeconds = 5,
   ) {
     super(message, 'SERVICE_UNAVAILABLE', { 'retry-after': String(retryAfterSeconds) });
+  }
+}
+
+export class ClientClosedRequestError extends AppError {
+  constructor() {
+    super('Client closed the request', 'CLIENT_CLOSED_REQUEST');
   }
 }
 
@@ -123,7 +146,7 @@ export class InternalError extends AppError {
 
 /**
  * What an error means to the client. Our own errors are themselves (wherever GraphQL wrapped them); a
- * database that cannot serve us now is a 503 to retry; a 4xx that Fastify or Node raised about the
+ * client that hung up mid-request is a 499 nobody reads; a database that cannot serve us now is a 503 to retry; a 4xx that Fastify or Node raised about the
  * request keeps its status and message; anything else is a bug: logged in full, answered with nothing
  * but "Internal server error".
  */
@@ -133,6 +156,8 @@ export function classifyError(error: unknown, { logger, maxBodyBytes = 0 }: { lo
   const fastifyCode = (cause as { code?: unknown } | null)?.code;
   if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') return new PayloadTooLargeError(maxBodyBytes);
   if (fastifyCode === 'FST_ERR_BAD_URL') return new BadUserInputError('Malformed percent-encoding in the URL path');
+  // Node's words for a request whose client hung up before sending all of it: not our fault, nor the database's.
+  if (fastifyCode === 'ECONNRESET' && messageOf(cause) === 'aborted') return new ClientClosedRequestError();
   if (isDatabaseUnavailable(cause)) {
     logger.warn({ err: { message: messageOf(cause).split('\n').at(-1) } }, 'database unavailable');
     return new ServiceUnavailableError();

@@ -10,6 +10,8 @@ const MAX_OPERATION_NAMES = 100;
 export interface Metrics {
   registry: Registry;
   observeRequest(method: string, route: string, status: number, seconds: number): void;
+  /** A request whose client hung up before its answer was sent. */
+  countAborted(method: string, route: string): void;
   countOperation(source: 'graphql' | 'rest', type: string, name: string | undefined): void;
 }
 
@@ -27,6 +29,12 @@ export function createMetrics(
     help: 'Time from request to response',
     labelNames,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const aborted = new Counter({
+    name: 'http_requests_aborted_total',
+    help: 'HTTP requests whose client hung up before the answer was sent (not in http_requests_total)',
+    labelNames: ['method', 'route'] as const,
     registers: [registry],
   });
   const operations = new Counter({
@@ -65,6 +73,9 @@ export function createMetrics(
       }
       one.count();
       one.observe(seconds);
+    },
+    countAborted(method, route) {
+      aborted.inc({ method, route });
     },
     countOperation(source, type, name) {
       let label = name ?? 'anonymous';

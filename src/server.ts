@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 import { createApp, type App } from './app.js';
-import { openDatabase, type Database } from './db/client.js';
+import { DataDirectoryError, openDatabase, type Database } from './db/client.js';
 import { DirectoryInUseError } from './db/directory-lock.js';
 import { applyMigrations } from './db/migrate.js';
 import { isMigrationRetryable } from './db/unavailable.js';
@@ -38,7 +38,7 @@ let database: Database;
 try {
   database = await openDatabase(env.database, (error) => logger.warn({ err: { message: error.message } }, 'database connection lost'));
 } catch (error) {
-  if (!(error instanceof DirectoryInUseError)) throw error;
+  if (!(error instanceof DirectoryInUseError || error instanceof DataDirectoryError)) throw error;
   logger.fatal(error.message);
   process.exit(1);
 }
@@ -88,15 +88,21 @@ function shutdown(signal: NodeJS.Signals): void {
   }
   life.stopping = true;
   if (life.readiness) life.readiness.shuttingDown = true;
-  logger.info({ signal, graceMs: env.http.shutdownGraceMs }, 'shutting down: finishing requests in flight');
+  const { shutdownDelayMs, shutdownGraceMs } = env.http;
+  logger.info({ signal, delayMs: shutdownDelayMs, graceMs: shutdownGraceMs }, 'shutting down: draining connections');
+  // The grace period starts once the server stops accepting, after the delay.
   setTimeout(() => {
     logger.error('requests still running at the end of the grace period: exiting');
     process.exit(1);
-  }, env.http.shutdownGraceMs);
+  }, shutdownDelayMs + shutdownGraceMs).unref();
   // Not serving yet: start-up sees `stopping` once its current step is done, and exits then.
   if (!life.app) return;
-  // Fastify stops accepting, closes idle keep-alive connections and waits for the requests in flight.
-  void life.app.close().then(closeDatabaseAndExit);
+  const app = life.app;
+  // Every answer closes its connection; after the delay, no new ones; then Fastify's own close.
+  void app
+    .drain(shutdownDelayMs)
+    .then(() => app.close())
+    .then(closeDatabaseAndExit);
 }
 
 async function closeDatabaseAndExit(): Promise<never> {

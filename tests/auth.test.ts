@@ -62,6 +62,13 @@ describe('bearer tokens', () => {
     ['a token without sub', () => signToken({})],
     ['a token with an empty sub', () => signToken({ sub: '  ' })],
     ['a token with a numeric sub', () => signToken({ sub: 42 })],
+    ['a sub with an unpaired high surrogate', () => signToken({ sub: 'v\uD800' })],
+    ['a sub with an unpaired low surrogate', () => signToken({ sub: 'v\uDFFF' })],
+    ['a sub with NUL', () => signToken({ sub: 'v\u0000w' })],
+    ['a sub with a newline', () => signToken({ sub: 'alice\nadmin' })],
+    ['a sub with a C1 control character', () => signToken({ sub: 'v\u0085' })],
+    ['a sub of 256 bytes of UTF-8 (128 × é)', () => signToken({ sub: 'é'.repeat(128) })],
+    ['a sub of 3,000 characters', () => signToken({ sub: 'x'.repeat(3000) })],
     ['an unsigned token (alg none)', () => Promise.resolve(unsignedToken({ alg: 'none', typ: 'JWT' }, { sub, exp: now() + 60 }))],
     ['an unsigned token (alg None)', () => Promise.resolve(unsignedToken({ alg: 'None' }, { sub, exp: now() + 60 }))],
     [
@@ -113,6 +120,24 @@ describe('bearer tokens', () => {
       expect(after.graphql.body).toMatchObject({ errors: [{ extensions: { code: 'UNAUTHENTICATED' } }] });
     } finally {
       vi.useRealTimers();
+    }
+  });
+
+  test('subs that differ in any character are different users, up to 255 bytes of UTF-8', async ({ api }) => {
+    const suffix = randomUUID().slice(0, 8);
+    // U+FFFD is a real character: the user whose id holds it is not the one an unpaired surrogate would have been.
+    const subs = [`v${suffix}\uFFFD`, `v${suffix}`, `V${suffix}`, `v${suffix} `, `${suffix}${'é'.repeat(123)}`.slice(0, 127), `${suffix}${'x'.repeat(247)}`];
+    expect(Buffer.byteLength(subs[5] ?? '')).toBe(255);
+
+    for (const [index, sub] of subs.entries()) {
+      const created = await api.request('POST', '/api/tasks', { headers: { authorization: `Bearer ${await signToken({ sub })}` }, body: { title: `#${index}` } });
+      expect(created.status).toBe(201);
+      expect(created.body.user_id).toBe(sub);
+    }
+    for (const [index, sub] of subs.entries()) {
+      const { rest, graphql } = await asRestAndGraphQL(api, `Bearer ${await signToken({ sub })}`);
+      expect(rest.body.map((task: { title: string }) => task.title)).toEqual([`#${index}`]);
+      expect(graphql.body.data.tasks).toHaveLength(1);
     }
   });
 });

@@ -56,3 +56,18 @@ describe('the embedded database directory', () => {
     expect(await server.stop(), server.output()).toBe(0);
   });
 });
+
+describe('a data directory the server cannot write', () => {
+  test('stops start-up with one clear fatal line and exit 1, no stack trace', () => {
+    // /sys is a kernel file system: nothing can be created there, not even by root.
+    const result = runServerToExit(workDir, baseEnv({ PGLITE_DATA_DIR: '/sys/task-gateway-data' }, { embedded: true }));
+
+    expect(result.status).toBe(1);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines.map((line) => (JSON.parse(line) as { level: number }).level)).toEqual([60]);
+    expect((JSON.parse(lines[0] ?? '') as { msg: string }).msg).toMatch(
+      /^cannot write the embedded database's directory \/sys\/task-gateway-data \((EPERM|EROFS|EACCES)\): set PGLITE_DATA_DIR to a writable directory, or DATABASE_URL to use PostgreSQL$/,
+    );
+    expect(result.stderr).not.toMatch(/\bat \S+ \(/);
+  });
+});

@@ -86,3 +86,35 @@ describe('a database that cannot be reached', () => {
     await database.close();
   });
 });
+
+describe('a database that is out of space (SQLSTATE class 53)', () => {
+  test.for([
+    ['53100', 'disk_full'],
+    ['53200', 'out_of_memory'],
+  ])('%s (%s) is 503 with Retry-After on both faces, not a 500', async ([sqlstate]) => {
+    const database = await openDatabase(databaseConfig());
+    await applyMigrations(database.adapterFactory);
+    // The database refuses every new task the way a full disk does.
+    await database.prisma.$executeRawUnsafe(`
+      CREATE OR REPLACE FUNCTION refuse_writes() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = '${sqlstate}'; END $$`);
+    await database.prisma.$executeRawUnsafe('CREATE TRIGGER refuse_writes BEFORE INSERT ON tasks FOR EACH ROW EXECUTE FUNCTION refuse_writes()');
+    try {
+      const { app, lines, authorization } = await appOn(database);
+
+      const rest = await send(app, 'POST', '/api/tasks', { headers: { authorization }, body: { title: 'no room' } });
+      const graphql = await send(app, 'POST', '/graphql', { headers: { authorization }, body: { query: 'mutation { createTask(title: "no room") { id } }' } });
+
+      expect(rest.status).toBe(503);
+      expect(rest.headers.get('retry-after')).toBe('5');
+      expect(rest.body).toEqual({ detail: 'Service unavailable' });
+      expect(graphql.status).toBe(503);
+      expect(graphql.body.errors[0]).toMatchObject({ message: 'Service unavailable', extensions: { code: 'SERVICE_UNAVAILABLE' } });
+      expect(lines.join('')).toContain('database unavailable');
+      expect(lines.map((line) => JSON.parse(line) as { level: number }).filter((entry) => entry.level >= 50)).toEqual([]);
+    } finally {
+      await database.prisma.$executeRawUnsafe('DROP TRIGGER refuse_writes ON tasks');
+      await database.close();
+    }
+  });
+});

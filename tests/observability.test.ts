@@ -2,12 +2,14 @@
  * What operators see: a request id on every answer, one JSON log line per request (never a token or a
  * title), and Prometheus metrics per route and status, per GraphQL operation, and for the database pool.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { App } from '../src/app.js';
 import type { Database } from '../src/db/client.js';
 import { createMetrics } from '../src/metrics.js';
 import { openTestDatabase, testDatabaseKind } from './support/database.js';
 import { createTestApp, send, signToken } from './support/fixtures.js';
+import { until } from './support/wait.js';
 
 const METRICS_TOKEN = 'metrics-token-for-tests';
 let database: Database;
@@ -118,5 +120,39 @@ describe('/metrics', () => {
     expect(response.text).toMatch(/graphql_operations_total\{source="graphql",type="query",name="MyTasks"\} 1/);
     expect(response.text).toMatch(/graphql_operations_total\{source="rest",type="query",name="tasks_query"\} \d+/);
     if (testDatabaseKind === 'postgres') expect(response.text).toMatch(/db_pool_connections\{state="total"\} [1-9]/);
+  });
+});
+
+describe('a client that hangs up mid-body', () => {
+  test('is logged as an aborted request and counted apart, not as an error or a 5xx', async () => {
+    const logLines: string[] = [];
+    const metrics = createMetrics();
+    const api = await createTestApp({ database, logLines, metrics, env: { METRICS_TOKEN } });
+    try {
+      const origin = await api.listen();
+      for (const path of ['/api/tasks', '/graphql']) {
+        const socket = connect(Number(new URL(origin).port), '127.0.0.1');
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write(
+          `POST ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"title":`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        socket.destroy();
+      }
+      await until(() => logLines.filter((line) => line.includes('request aborted')).length === 2, { timeoutMs: 5_000 });
+
+      const entries = logLines.map((line) => JSON.parse(line) as { level: number; msg: string; route?: string });
+      expect(entries.filter((entry) => entry.level >= 50)).toEqual([]);
+      expect(entries.filter((entry) => entry.msg === 'request aborted by the client').map((entry) => [entry.level, entry.route])).toEqual([
+        [30, '/api/tasks'],
+        [30, '/graphql'],
+      ]);
+      const scrape = await send(api.app, 'GET', '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+      expect(scrape.text).not.toMatch(/status="5\d\d"/);
+      expect(scrape.text).toMatch(/http_requests_aborted_total\{method="POST",route="\/api\/tasks"\} 1/);
+      expect(scrape.text).toMatch(/http_requests_aborted_total\{method="POST",route="\/graphql"\} 1/);
+    } finally {
+      await api.app.close();
+    }
   });
 });

@@ -54,7 +54,9 @@ describe('the OpenAPI document', () => {
       const operation = (await documentPromise).paths[openApiPath(route)][route.method.toLowerCase()];
       const statuses = Object.keys(operation.responses as Json).map(Number).sort();
 
-      expect(statuses).toEqual([route.status, ...Object.keys(route.errors).map(Number), 500, 503].sort());
+      expect(statuses).toEqual([route.status, ...Object.keys(route.errors).map(Number), 429, 500, 503].sort());
+      expect(Object.keys(operation.responses[429].headers as Json)).toEqual(['Retry-After', 'RateLimit-Policy', 'RateLimit']);
+      expect(Object.keys(operation.responses[route.status].headers as Json)).toEqual(expect.arrayContaining(['RateLimit-Policy', 'RateLimit']));
       for (const status of statuses.filter((s) => s >= 400)) {
         expect(operation.responses[status].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
       }
@@ -137,6 +139,22 @@ describe('the OpenAPI document', () => {
       check(route('renameTask'), await alice.request('PUT', `/api/tasks/${id}`, { body: { title: 'x'.repeat(70_000) } }));
       check(route('deleteTask'), await alice.request('DELETE', `/api/tasks/${id}`));
       check(route('deleteTask'), await alice.request('DELETE', `/api/tasks/${id}`));
+
+      // The task limit and the rate limit, with both set low.
+      const limited = await createTestApp({ database: api.database, env: { MAX_TASKS_PER_USER: '1', RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '3' } });
+      try {
+        const carol = await limited.user('carol');
+        check(route('createTask'), await carol.request('POST', '/api/tasks', { body: { title: 'the one' } }));
+        const full = await carol.request('POST', '/api/tasks', { body: { title: 'one more' } });
+        expect(full.status).toBe(409);
+        check(route('createTask'), full);
+        await carol.request('GET', '/api/tasks');
+        const tooFast = await carol.request('GET', '/api/tasks');
+        expect(tooFast.status).toBe(429);
+        check(route('listTasks'), tooFast);
+      } finally {
+        await limited.app.close();
+      }
     } finally {
       await api.database.close();
     }

@@ -14,6 +14,7 @@ import { TEST_SECRET, signToken } from './support/fixtures.js';
 import { connectionsOf, createScratchDatabase, query, type ScratchDatabase } from './support/postgres.js';
 import { makeWorkDir, root, startServer, tsx, type RunningServer } from './support/server-process.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { until } from './support/wait.js';
 
 const workDir = makeWorkDir();
 const target = new URL(testDatabaseUrl());
@@ -37,6 +38,8 @@ function serverEnv(databaseUrl: string, extra: Record<string, string> = {}): Nod
     LOG_LEVEL: 'info',
     DATABASE_CONNECT_TIMEOUT_MS: '500',
     DATABASE_STATEMENT_TIMEOUT_MS: '1000',
+    // These tests load one user far past any request rate; tests/rate-limits.test.ts is about that.
+    RATE_LIMIT_PER_SECOND: '0',
     ...extra,
   };
 }
@@ -63,14 +66,6 @@ async function timed(fn: () => Promise<Response>) {
   const response = await fn();
   const text = await response.text();
   return { status: response.status, text, headers: response.headers, ms: performance.now() - started };
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const started = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('health', () => {
@@ -111,7 +106,7 @@ describe('database faults', () => {
       expect(server.child.exitCode).toBeNull();
 
       proxy.setMode('up');
-      await until(async () => (await fetch(`${server.url}/readyz`)).status === 200);
+      await until(async () => (await fetch(`${server.url}/readyz`)).status === 200, { everyMs: 200 });
       const created = await fetch(`${server.url}/api/tasks`, { method: 'POST', headers: await as('alice'), body: '{"title":"after the outage"}' });
       expect(created.status).toBe(201);
     } finally {
@@ -139,7 +134,7 @@ describe('database faults', () => {
         expect(graphql.status).toBe(503);
         expect((await timed(() => fetch(`${server.url}/healthz`))).status).toBe(200);
         // Readiness is remembered for a second; within a few it says what happened.
-        await until(async () => (await fetch(`${server.url}/readyz`)).status === 503, 5_000);
+        await until(async () => (await fetch(`${server.url}/readyz`)).status === 503, { timeoutMs: 5_000, everyMs: 200 });
         expect(server.child.exitCode).toBeNull();
 
         proxy.setMode('up');
@@ -502,7 +497,7 @@ describe('migrations in a fleet', () => {
       expect(migrate.status, migrate.stderr).toBe(0);
       expect(migrate.stdout).toContain('applied:');
 
-      await until(async () => (await fetch(`${server.url}/readyz`)).status === 200, 5_000);
+      await until(async () => (await fetch(`${server.url}/readyz`)).status === 200, { timeoutMs: 5_000, everyMs: 200 });
       expect((await fetch(`${server.url}/api/tasks`, { headers: await as('late') })).status).toBe(200);
     } finally {
       await server.stop();

@@ -44,8 +44,12 @@ export interface AuthConfig {
     | undefined;
 }
 
-/** Resolves to the user id (`sub`) of a valid bearer token; rejects with `UnauthenticatedError` (or a 503 when keys are unreachable). */
-export type VerifyBearer = (authorization: string | null) => Promise<string>;
+/**
+ * Resolves to the user id (`sub`) of a valid bearer token; rejects with `UnauthenticatedError` (or a 503
+ * when keys are unreachable). `beforeVerifying` runs first whenever the answer is not already known (a
+ * token verified a moment ago): the place for a limit on what unproven requests may cost.
+ */
+export type VerifyBearer = (authorization: string | null, beforeVerifying?: () => Promise<void>) => Promise<string>;
 
 /**
  * A verified token is remembered this long at most (and never past its `exp`): jose's WebCrypto verify was
@@ -75,17 +79,16 @@ export function createBearerVerifier(config: AuthConfig): VerifyBearer {
   // a key withdrawn from the JWKS stops working for its tokens within the TTL.
   const verified = new Map<string, { sub: string; until: number }>();
 
-  return async (authorization) => {
+  return async (authorization, beforeVerifying) => {
+    const match = authorization !== null && authorization.length <= MAX_AUTHORIZATION_LENGTH ? BEARER.exec(authorization) : null;
+    const token = match?.[1];
+    const known = token === undefined ? undefined : verified.get(token);
+    if (known && Date.now() < known.until) return known.sub;
+    await beforeVerifying?.();
     // No bearer credentials at all (RFC 6750 §3.1: then the challenge carries no error code).
     if (authorization === null || !/^Bearer(\s|$)/i.test(authorization)) throw new UnauthenticatedError();
-    const match = authorization.length <= MAX_AUTHORIZATION_LENGTH ? BEARER.exec(authorization) : null;
-    const token = match?.[1];
     if (!token) throw invalidToken();
-    const known = verified.get(token);
-    if (known) {
-      if (Date.now() < known.until) return known.sub;
-      verified.delete(token);
-    }
+    if (known) verified.delete(token);
     try {
       const header = decodeProtectedHeader(token);
       if (FORBIDDEN_HEADERS.some((name) => name in header)) throw invalidToken();
@@ -132,8 +135,27 @@ function subjectOf(payload: JWTPayload): string {
   const now = Math.floor(Date.now() / 1000);
   // jose checks iat only together with a maximum age; a token issued in the future is forged or mis-clocked.
   if (typeof payload.iat === 'number' && payload.iat > now + CLOCK_TOLERANCE_SECONDS) throw invalidToken();
-  if (typeof payload.sub !== 'string' || payload.sub.trim() === '') throw invalidToken();
+  if (typeof payload.sub !== 'string' || !isWellFormedSubject(payload.sub)) throw invalidToken();
   return payload.sub;
+}
+
+/** Longest user id accepted, in bytes of UTF-8: it is stored and indexed with every task. */
+export const MAX_SUBJECT_BYTES = 255;
+/** C0 controls, DEL and C1 controls (Unicode's Cc): no identity needs them, and NUL cannot be stored at all. */
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
+/**
+ * A `sub` is one user only if it survives storage unchanged: an unpaired surrogate would become U+FFFD in
+ * UTF-8 (so `v\uD800` and `v\uDFFF` would be the same user), NUL is refused by PostgreSQL, and a very long
+ * one does not fit the index.
+ */
+export function isWellFormedSubject(sub: string): boolean {
+  return (
+    sub.trim() !== '' &&
+    sub.isWellFormed() &&
+    !CONTROL_CHARACTER.test(sub) &&
+    (sub.length <= MAX_SUBJECT_BYTES / 3 || Buffer.byteLength(sub, 'utf8') <= MAX_SUBJECT_BYTES)
+  );
 }
 
 function invalidToken(): UnauthenticatedError {

@@ -6,7 +6,8 @@
  * costs a request seconds, not forever: connecting and waiting for a pooled connection time out, and so
  * does each statement, on the server and, for a network that swallows packets, on the client.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
@@ -67,12 +68,28 @@ function openPostgres(url: string, options: DatabaseConfig, onPoolError: (error:
   };
 }
 
+/** The embedded database's directory cannot be created or written. */
+export class DataDirectoryError extends Error {
+  override name = 'DataDirectoryError';
+}
+
 async function openPGlite(dataDir: string): Promise<Database> {
   // Loaded only when used: a PostgreSQL deployment never pays for the embedded database's code.
   const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
   let unlock = () => {};
   if (!dataDir.includes('://')) {
-    mkdirSync(dataDir, { recursive: true });
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      // PGlite reports a directory it cannot write only deep in its start-up; find out here, in words.
+      const probe = join(dataDir, `.write-test-${process.pid}`);
+      writeFileSync(probe, '');
+      rmSync(probe);
+    } catch (error) {
+      const { code, message } = error as NodeJS.ErrnoException;
+      throw new DataDirectoryError(
+        `cannot write the embedded database's directory ${dataDir} (${code ?? message}): set PGLITE_DATA_DIR to a writable directory, or DATABASE_URL to use PostgreSQL`,
+      );
+    }
     unlock = lockDirectory(dataDir);
   }
   try {

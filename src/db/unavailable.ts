@@ -10,8 +10,13 @@ import { GraphQLError } from 'graphql';
 /** Prisma: can't reach, timed out, socket timeout, connection closed, pool timeout, too many connections, table missing. */
 const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2021', 'P2024', 'P2037']);
 const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'TableDoesNotExist']);
-/** SQLSTATE: admin/crash shutdown, cannot connect now, too many connections, statement timeout. */
-const SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '57014']);
+/** SQLSTATE: admin/crash shutdown, cannot connect now, statement timeout (class 08, connection, and 53, out of resources, below). */
+const SQLSTATES = new Set(['57P01', '57P02', '57P03', '57014']);
+/**
+ * SQLSTATE classes: 08 connection exceptions; 53 insufficient resources (disk full, out of memory, too
+ * many connections): the database cannot write or work now, which waiting may mend.
+ */
+const SQLSTATE_CLASSES = ['08', '53'];
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 /** node-postgres reports its own timeouts and lost connections only in words. */
 const PG_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection ended unexpectedly/;
@@ -29,7 +34,8 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   };
   for (const code of [e.code, e.originalCode]) {
     if (typeof code !== 'string') continue;
-    if (PRISMA_CODES.has(code) || SQLSTATES.has(code) || SOCKET_CODES.has(code) || code.startsWith('08')) return true;
+    if (PRISMA_CODES.has(code) || SOCKET_CODES.has(code)) return true;
+    if (/^[0-9A-Z]{5}$/.test(code) && (SQLSTATES.has(code) || SQLSTATE_CLASSES.includes(code.slice(0, 2)))) return true;
   }
   if (typeof e.kind === 'string' && ADAPTER_KINDS.has(e.kind)) return true;
   // Only a driver's own error is read for words: a GraphQLError's message may quote the client's input.

@@ -1,14 +1,14 @@
 /**
  * The GraphQL face: graphql-yoga at /graphql, mounted in Fastify as Yoga documents it
  * (`handleNodeRequestAndResponse`), with GraphiQL, GraphQL Armor's limits and error masking. A request
- * without a valid bearer token is answered 401 before Yoga parses or validates anything; the page
+ * without a valid bearer token is answered 401 (over its rate, 429) before Yoga parses or validates anything; the page
  * GraphiQL itself is served without one.
  */
 import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { VerifyBearer } from '../auth/bearer.js';
-import { createContext, type Context, type ContextDependencies } from '../context.js';
+import type { Authenticate } from '../auth/request-gate.js';
+import { clientGoneOf, createContext, type Context, type ContextDependencies } from '../context.js';
 import type { GraphQLConfig } from '../env.js';
 import { classifyError, INTERNAL_ERROR_MESSAGE, maskGraphQLError, sendGraphQLError } from '../errors.js';
 import { inlinePageCsp } from '../http/security-headers.js';
@@ -27,7 +27,7 @@ interface ServerContext {
 export interface GraphQLOptions {
   schema: GraphQLSchema;
   config: GraphQLConfig;
-  verify: VerifyBearer;
+  authenticate: Authenticate;
   contextDependencies: ContextDependencies;
   logger: Logger;
   metrics: Metrics;
@@ -35,7 +35,7 @@ export interface GraphQLOptions {
 }
 
 export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions): Promise<void> {
-  const { schema, config, verify, contextDependencies, logger, metrics } = options;
+  const { schema, config, authenticate, contextDependencies, logger, metrics } = options;
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -61,7 +61,7 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
       error: (error: unknown) => logger.debug({ err: error }, 'graphql error masked'),
     },
     maskedErrors: { errorMessage: INTERNAL_ERROR_MESSAGE, maskError: (error) => maskGraphQLError(error, logger) },
-    context: ({ req }) => createContext(contextDependencies, req.userId),
+    context: ({ req }) => createContext(contextDependencies, req.userId, { clientGone: clientGoneOf(req) }),
     plugins: [
       ...useOperationLimits({ hideSuggestions: config.hideSuggestions }),
       !config.introspection && disableIntrospection(),
@@ -78,9 +78,9 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, parsedObjectOr(body as string)));
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     scope.setErrorHandler((error, _request, reply) => sendGraphQLError(reply, classifyError(error, { logger, maxBodyBytes: options.maxBodyBytes })));
-    scope.addHook('onRequest', async (request) => {
+    scope.addHook('onRequest', async (request, reply) => {
       if (config.introspection && isGraphiQLPageRequest(request)) return;
-      request.userId = await verify(request.headers.authorization ?? null);
+      await authenticate(request, reply);
     });
     scope.route({
       method: ['GET', 'POST'],

@@ -13,7 +13,7 @@ export async function useCors(app: FastifyInstance, allowedOrigins: readonly str
     credentials: false,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
-    exposedHeaders: ['link', 'retry-after', 'www-authenticate', 'x-request-id'],
+    exposedHeaders: ['link', 'ratelimit', 'ratelimit-policy', 'retry-after', 'www-authenticate', 'x-request-id'],
     maxAge: 600,
     // A non-CORS OPTIONS gets the plain 404 too, not a text/plain 400.
     strictPreflight: false,

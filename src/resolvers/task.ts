@@ -1,6 +1,6 @@
 import type { PrismaClient } from '../db/client.js';
-import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors.js';
-import { Prisma } from '../generated/prisma/client.js';
+import { BadUserInputError, ForbiddenError, NotFoundError, QuotaExceededError } from '../errors.js';
+import { Prisma, type Task } from '../generated/prisma/client.js';
 
 /** The selection plugin-prisma plans for the GraphQL fields asked for; spread it into every query. */
 export type TaskQuery = { select?: Prisma.TaskSelect; include?: Prisma.TaskInclude };
@@ -98,10 +98,13 @@ export interface ListOptions {
   cursor?: string | null | undefined;
 }
 
-/** The user's tasks newest first, whole or one page; `nextCursor` is set when there are more. */
-export async function listTasksForUser(prisma: PrismaClient, userId: string, options: ListOptions, query: TaskQuery) {
+/**
+ * The user's tasks newest first, whole or one page; `nextCursor` is set when there are more. `pageSize`
+ * is the page when the client gave no `limit` (a chunk of a streamed list, or a budget), unchecked.
+ */
+export async function listTasksForUser(prisma: PrismaClient, userId: string, options: ListOptions, query: TaskQuery, pageSize?: number) {
   const after = options.cursor == null ? undefined : decodeCursor(options.cursor);
-  const limit = options.limit == null ? undefined : parsePageSize(options.limit, 'limit');
+  const limit = options.limit == null ? pageSize : parsePageSize(options.limit, 'limit');
   const rows = await findTaskPage(prisma, userId, { completed: options.completed, after, take: limit === undefined ? undefined : limit + 1 }, withCursorFields(query));
   const more = limit !== undefined && rows.length > limit;
   const tasks = more ? rows.slice(0, limit) : rows;
@@ -120,15 +123,23 @@ export async function getTaskForUser(prisma: PrismaClient, userId: string, id: s
   return task ?? (await failMissingOrForeign(prisma, taskId));
 }
 
-export async function createTaskForUser(prisma: PrismaClient, userId: string, title: string, query: TaskQuery) {
-  const data = { userId, title: normalizeTitle(title) };
-  try {
-    return await prisma.task.create({ ...query, data });
-  } catch (error) {
-    if (!isForeignKeyViolation(error)) throw error;
+/**
+ * Creates a task unless the user has `maxTasks` already. One statement, without a race: it locks the
+ * user's row (where a trigger keeps the count of their tasks, see the task_quota migration) and inserts
+ * only while the count is below the limit, so concurrent creates by one user queue on that row and each
+ * sees the count the one before it left. Returns every column, which covers any selection.
+ */
+export async function createTaskForUser(prisma: PrismaClient, userId: string, title: string, maxTasks: number): Promise<Task> {
+  const normalized = normalizeTitle(title);
+  for (;;) {
+    const [task] = await prisma.$queryRaw<Task[]>`
+      WITH owner AS (SELECT id FROM users WHERE id = ${userId} AND task_count < ${maxTasks} FOR UPDATE)
+      INSERT INTO tasks (user_id, title) SELECT id, ${normalized} FROM owner
+      RETURNING id, user_id AS "userId", title, completed, created_at AS "createdAt", updated_at AS "updatedAt"`;
+    if (task) return task;
+    if (await prisma.user.count({ where: { id: userId } })) throw new QuotaExceededError();
     // First write by this user: create their row (race-safe), then the task.
     await prisma.user.createMany({ data: [{ id: userId }], skipDuplicates: true });
-    return prisma.task.create({ ...query, data });
   }
 }
 
@@ -186,8 +197,4 @@ function codePointLength(text: string): number {
 
 function isRecordNotFound(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025';
-}
-
-function isForeignKeyViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2003';
 }

@@ -1,14 +1,15 @@
 /**
  * The REST face: one Fastify route per row of ./routes.ts, each running its derived operation
  * (./operations.ts). In order, a request is refused by: Fastify's router (unknown path 404, wrong method
- * 405 from ../http/method-not-allowed.ts, malformed percent-encoding 400), the token check (401), the body
+ * 405 from ../http/method-not-allowed.ts, malformed percent-encoding 400), the token check (401) and the rate limit (429), the body
  * reader (413 over the limit), ./arguments.ts (415 not JSON, 422 malformed or mistyped), and then the
  * resolver (400, 403, 404). Every error leaves through ../errors.ts.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
-import type { VerifyBearer } from '../auth/bearer.js';
-import { createContext, type Context, type ContextDependencies } from '../context.js';
+import type { Authenticate } from '../auth/request-gate.js';
+import { clientGoneOf, createContext, type Context, type ContextDependencies } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { bodyArguments, parseJsonBody, queryArguments } from './arguments.js';
@@ -16,21 +17,21 @@ import { deriveRestOperations, type RestOperation } from './operations.js';
 import { REST_BASE_PATH } from './routes.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** Tasks read, shaped and written at a time when a whole list is streamed. */
+export const STREAM_CHUNK_SIZE = 250;
 
 export interface RestApiOptions {
   schema: GraphQLSchema;
-  verify: VerifyBearer;
+  authenticate: Authenticate;
   contextDependencies: ContextDependencies;
   metrics: Metrics;
 }
 
 export async function useRestApi(app: FastifyInstance, options: RestApiOptions): Promise<void> {
-  const { verify, contextDependencies, metrics } = options;
+  const { authenticate, contextDependencies, metrics } = options;
   const operations = deriveRestOperations(options.schema);
   await app.register(async (api) => {
-    api.addHook('onRequest', async (request) => {
-      request.userId = await verify(request.headers.authorization ?? null);
-    });
+    api.addHook('onRequest', authenticate);
     for (const operation of operations) {
       // A scope per route, so that its body parser knows whether the route reads a body at all.
       await api.register((scope, _options, done) => {
@@ -56,14 +57,61 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
 
   async function run(operation: RestOperation, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const variables = variablesOf(operation, request);
+    if (operation.route.paged && variables.limit == null) return stream(operation, request, reply, variables);
     const page: Context['page'] = operation.route.paged ? { nextCursor: null } : undefined;
-    const result = await operation.execute(createContext(contextDependencies, request.userId, page), variables);
+    const result = await operation.execute(createContext(contextDependencies, request.userId, { page }), variables);
     metrics.countOperation('rest', operation.kind, operation.name);
     if (result.errors?.[0]) throw result.errors[0];
     if (page?.nextCursor) reply.header('link', `<${nextPageUrl(request.url, page.nextCursor)}>; rel="next"`);
     reply.code(operation.route.status);
     if (operation.route.status === 204) return reply.send();
     return reply.type(JSON_TYPE).send(JSON.stringify(result.data?.[operation.field]));
+  }
+
+  /**
+   * A whole list, streamed: the route's own operation run a chunk at a time along its cursor, each chunk
+   * written as it comes, the next read only once the socket has taken the last (so a client that does not
+   * read holds one chunk, not the list). The same JSON array as one answer would be. It runs under its
+   * user's limit on whole lists for as long as it streams, and stops when the client goes.
+   */
+  async function stream(operation: RestOperation, request: FastifyRequest, reply: FastifyReply, variables: Record<string, unknown>) {
+    const clientGone = clientGoneOf(request);
+    const chunk = async (cursor: unknown) => {
+      const page = { nextCursor: null as string | null, chunkSize: STREAM_CHUNK_SIZE };
+      const result = await operation.execute(createContext(contextDependencies, request.userId, { page, clientGone }), { ...variables, cursor });
+      if (result.errors?.[0]) throw result.errors[0];
+      const items = result.data?.[operation.field] as unknown[];
+      return { json: items.map((item) => JSON.stringify(item)).join(','), next: page.nextCursor };
+    };
+    return contextDependencies.unpagedLists(
+      request.userId ?? '',
+      async () => {
+        metrics.countOperation('rest', operation.kind, operation.name);
+        // The first chunk before the status: a bad cursor or an unreachable database is still a clean error.
+        const first = await chunk(variables.cursor ?? null);
+        async function* rest() {
+          yield `[${first.json}`;
+          let written = first.json !== '';
+          for (let cursor = first.next; cursor !== null && !clientGone(); ) {
+            // Back to the event loop between chunks: other requests (and new connections) are served in
+            // between, even when the embedded database answers each chunk without waiting on I/O.
+            await new Promise((resolve) => setImmediate(resolve));
+            const { json, next } = await chunk(cursor);
+            if (json !== '') yield written ? `,${json}` : json;
+            written ||= json !== '';
+            cursor = next;
+          }
+          yield ']';
+        }
+        const body = Readable.from(rest(), { objectMode: false, highWaterMark: 1 });
+        const finished = new Promise((resolve) => reply.raw.once('close', resolve));
+        await reply.code(operation.route.status).type(JSON_TYPE).send(body);
+        // The user's turn is over when the list has gone out, or its client has.
+        await finished;
+        return reply;
+      },
+      clientGone,
+    );
   }
 }
 

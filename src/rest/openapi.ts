@@ -25,8 +25,16 @@ interface Operation extends Json {
 }
 
 const errorDescriptions: Record<number, string> = {
+  429: "Over the caller's request rate (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST); retry after Retry-After seconds",
   500: 'Unexpected failure; the cause is in the server log only',
   503: 'A dependency (database, token keys) is unavailable; retry after Retry-After seconds',
+};
+
+const retryAfter = { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } };
+/** The IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers), sent when rate limiting is on. */
+const rateLimitHeaders = {
+  'RateLimit-Policy': { schema: { type: 'string' }, description: 'The policy: `"default";q=<requests>;w=<window in seconds>`' },
+  RateLimit: { schema: { type: 'string' }, description: 'What is left of it: `"default";r=<requests remaining>;t=<seconds until the window resets>`' },
 };
 
 /** `/tasks/:id` → `/tasks/{id}` */
@@ -123,23 +131,16 @@ function fixOperation(schema: GraphQLSchema, route: RestRoute, operation: Operat
   }
 
   const success = operation.responses[String(route.status)];
+  const link = {
+    Link: { schema: { type: 'string' }, description: 'With `limit`, when there is a next page: `<this URL with its cursor>; rel="next"`' },
+  };
   fixed.responses[String(route.status)] =
     route.status === 204
-      ? { description: 'Done; the response has no body' }
-      : {
-          description: 'OK',
-          ...(route.paged && {
-            headers: {
-              Link: {
-                schema: { type: 'string' },
-                description: 'With `limit`, when there is a next page: `<this URL with its cursor>; rel="next"`',
-              },
-            },
-          }),
-          content: success?.content ?? {},
-        };
+      ? { description: 'Done; the response has no body', headers: rateLimitHeaders }
+      : { description: 'OK', headers: { ...(route.paged && link), ...rateLimitHeaders }, content: success?.content ?? {} };
   const errors: [number, string][] = [
     ...Object.entries(route.errors).map(([status, description]) => [Number(status), description] as [number, string]),
+    [429, errorDescriptions[429] ?? ''],
     [500, errorDescriptions[500] ?? ''],
     [503, errorDescriptions[503] ?? ''],
   ];
@@ -147,7 +148,8 @@ function fixOperation(schema: GraphQLSchema, route: RestRoute, operation: Operat
     fixed.responses[String(status)] = {
       description,
       ...(status === 401 && { headers: { 'WWW-Authenticate': { schema: { type: 'string' }, description: 'Bearer challenge' } } }),
-      ...(status === 503 && { headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } } }),
+      ...(status === 429 && { headers: { ...retryAfter, ...rateLimitHeaders } }),
+      ...(status === 503 && { headers: retryAfter }),
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
     };
   }

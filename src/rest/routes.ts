@@ -5,7 +5,7 @@
  */
 export const REST_BASE_PATH = '/api';
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 415 | 422;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422;
 
 export interface RestRoute {
   /** The GraphQL root field this route runs, as `Type.field`. */
@@ -16,7 +16,7 @@ export interface RestRoute {
   status: 200 | 201 | 204;
   operationId: string;
   summary: string;
-  /** Every error status the route can answer besides 500/503, and what each means here. */
+  /** Every error status the route can answer besides 429/500/503, and what each means here. */
   errors: Partial<Record<ErrorStatus, string>>;
   /** Pages with `limit` and `cursor`; the next one is announced in a Link header. */
   paged?: true;
@@ -52,6 +52,7 @@ export const restRoutes: readonly RestRoute[] = [
     errors: {
       400: 'The title is empty, blank, over 500 characters, or holds NUL or unpaired surrogates',
       401: unauthenticated,
+      409: 'The caller has MAX_TASKS_PER_USER tasks already (`{"detail": "Task limit reached"}`)',
       ...badBody,
       422: 'The body is not a JSON object, or title is missing or not a string',
     },

@@ -12,6 +12,8 @@ import {
   renameTaskForUser,
   setTaskCompletedForUser,
 } from '../resolvers/task.js';
+import { MAX_UNPAGED_TASKS } from '../context.js';
+import { BadUserInputError } from '../errors.js';
 import { builder } from './builder.js';
 
 const Task = builder.prismaObject('Task', {
@@ -31,17 +33,39 @@ builder.queryFields((t) => {
   return {
     tasks: signedIn.prismaField({
       type: ['Task'],
-      description: `The caller's tasks, newest first: all of them, or with \`limit\` (1–${MAX_PAGE_SIZE}) one page, continuing after \`cursor\`. (Pages are easier through taskConnection.)`,
+      description: `The caller's tasks, newest first: all of them (at most ${MAX_UNPAGED_TASKS} in one answer, all \`tasks\` fields together; more is an error), or with \`limit\` (1–${MAX_PAGE_SIZE}) one page, continuing after \`cursor\`. (Pages are easier through taskConnection.)`,
       args: {
         completed: t.arg.boolean({ description: 'Only completed (true) or only open (false) tasks.' }),
         limit: t.arg.int(),
         cursor: t.arg.string({ description: 'Where the previous page ended (the REST Link header carries it).' }),
       },
       resolve: async (query, _root, args, ctx) => {
-        const list = () => listTasksForUser(ctx.prisma, ctx.userId, args, query);
-        const { tasks, nextCursor } = await (args.limit == null ? ctx.unpagedLists(list) : list());
-        if (ctx.page) ctx.page.nextCursor = nextCursor;
-        return tasks;
+        // A page the client asked for, or one chunk of a REST answer streamed a chunk at a time.
+        const pageSize = args.limit == null ? ctx.page?.chunkSize : undefined;
+        if (args.limit != null || pageSize !== undefined) {
+          const { tasks, nextCursor } = await listTasksForUser(ctx.prisma, ctx.userId, args, query, pageSize);
+          if (ctx.page) ctx.page.nextCursor = nextCursor;
+          return tasks;
+        }
+        // Everything in one answer: under the user's limit on such lists, within the answer's budget, which
+        // is charged as each list arrives (aliases run side by side).
+        const budget = ctx.unpagedBudget;
+        return ctx.unpagedLists(
+          ctx.userId,
+          async () => {
+            // With nothing left, one task is enough to tell whether the answer would exceed it.
+            const { tasks, nextCursor } = await listTasksForUser(ctx.prisma, ctx.userId, args, query, Math.max(budget.left, 1));
+            if (nextCursor !== null || tasks.length > budget.left) {
+              budget.left = 0;
+              throw new BadUserInputError(
+                `More than ${MAX_UNPAGED_TASKS} tasks in one answer: ask for them a page at a time (limit and cursor, or taskConnection)`,
+              );
+            }
+            budget.left -= tasks.length;
+            return tasks;
+          },
+          ctx.clientGone,
+        );
       },
     }),
     taskConnection: signedIn.connection({
@@ -81,7 +105,7 @@ builder.mutationFields((t) => {
       type: 'Task',
       description: 'Creates a task owned by the caller.',
       args: { title: t.arg.string({ required: true }) },
-      resolve: (query, _root, { title }, ctx) => createTaskForUser(ctx.prisma, ctx.userId, title, query),
+      resolve: (_query, _root, { title }, ctx) => createTaskForUser(ctx.prisma, ctx.userId, title, ctx.maxTasksPerUser),
     }),
     setTaskCompleted: signedIn.prismaField({
       type: 'Task',

@@ -35,6 +35,8 @@ export interface RequestOptions {
   /** Sent as-is instead of JSON-encoding `body` (a stream is sent chunked, without Content-Length). */
   rawBody?: string | Uint8Array | Readable;
   headers?: Record<string, string>;
+  /** The client's address as the server sees it (default 127.0.0.1). */
+  remoteAddress?: string;
 }
 
 export interface TestUser {
@@ -57,7 +59,11 @@ export interface TestApp {
 }
 
 export interface TestAppOptions {
-  /** Settings as the server reads them: environment variables (NODE_ENV=test and the test secret by default). */
+  /**
+   * Settings as the server reads them: environment variables (NODE_ENV=test and the test secret by
+   * default, and no rate limit: every test's requests come from one address, and tests/rate-limits.test.ts
+   * turns it on where it is the subject).
+   */
   env?: Record<string, string>;
   /** Token verification, instead of HS256 with TEST_SECRET. */
   auth?: AuthConfig;
@@ -92,7 +98,13 @@ export async function send(app: App, method: string, path: string, options: Requ
     payload = JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
   }
-  const response = await app.inject({ method: method as never, url: path, headers, ...(payload !== undefined && { payload }) });
+  const response = await app.inject({
+    method: method as never,
+    url: path,
+    headers,
+    ...(payload !== undefined && { payload }),
+    ...(options.remoteAddress !== undefined && { remoteAddress: options.remoteAddress }),
+  });
   const responseHeaders = new Headers();
   for (const [name, value] of Object.entries(response.headers)) {
     for (const item of [value ?? []].flat()) responseHeaders.append(name, String(item));
@@ -108,7 +120,7 @@ export async function send(app: App, method: string, path: string, options: Requ
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.database ?? (await openTestDatabase());
-  const env = loadEnv({ NODE_ENV: 'test', BETTER_AUTH_SECRET: TEST_SECRET, ...options.env });
+  const env = loadEnv({ NODE_ENV: 'test', BETTER_AUTH_SECRET: TEST_SECRET, RATE_LIMIT_PER_SECOND: '0', ...options.env });
   const lines = options.logLines;
   const logger = createLogger(lines ? env.observability.logLevel : 'silent', lines && { write: (line: string) => lines.push(line) });
   const app = await createApp({

@@ -12,9 +12,9 @@ export const tsx = join(root, 'node_modules/.bin/tsx');
  * How to run a TypeScript entry point as one process: node with tsx's loader (the tsx CLI would put a
  * wrapper process in front, and a kill -9 would stop only the wrapper).
  */
-export const nodeWithTsx = (entry: string) => ({
+export const nodeWithTsx = (entry: string, nodeArgs: readonly string[] = []) => ({
   command: process.execPath,
-  args: ['--import', import.meta.resolve('tsx'), join(root, entry)],
+  args: [...nodeArgs, '--import', import.meta.resolve('tsx'), join(root, entry)],
 });
 /** A scratch working directory, like a fresh checkout's, for the processes of one test file. */
 export function makeWorkDir(): string {
@@ -49,9 +49,11 @@ export async function startServer(
     entry = 'src/server.ts',
     /** In a process group of its own, to be signalled as a terminal's Ctrl+C would (`process.kill(-pid)`). */
     detached = false,
+    /** Node's own options, before the entry point (`npm start` passes some). */
+    nodeArgs = [] as readonly string[],
   } = {},
 ): Promise<RunningServer> {
-  const { command, args } = nodeWithTsx(entry);
+  const { command, args } = nodeWithTsx(entry, nodeArgs);
   const child = spawn(command, args, { cwd: workDir, env: { ...env, PORT: '0' }, detached });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

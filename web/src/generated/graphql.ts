@@ -66,7 +66,7 @@ export type Query = {
   task: Task;
   /** The caller's tasks as a Relay connection, newest first (first/after forwards, last/before backwards; at most 100 a page). */
   taskConnection: TaskConnection;
-  /** The caller's tasks, newest first: all of them, or with `limit` (1–100) one page, continuing after `cursor`. (Pages are easier through taskConnection.) */
+  /** The caller's tasks, newest first: all of them (at most 10000 in one answer, all `tasks` fields together; more is an error), or with `limit` (1–100) one page, continuing after `cursor`. (Pages are easier through taskConnection.) */
   tasks: Array<Task>;
 };
 

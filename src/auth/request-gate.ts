@@ -1,0 +1,26 @@
+/**
+ * Who a request is from, and whether it may go on, for both faces before the body is read: the bearer
+ * token (./bearer.ts); when the token has to be verified, first the allowance of the client's address
+ * for unproven requests, which every refused one uses up; then the user's request rate
+ * (../http/rate-limit.ts), whose fields go out with the answer.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { UnauthenticatedError } from '../errors.js';
+import type { RateLimits } from '../http/rate-limit.js';
+import type { VerifyBearer } from './bearer.js';
+
+export type Authenticate = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+export function createAuthenticate(verify: VerifyBearer, limits: RateLimits): Authenticate {
+  return async (request, reply) => {
+    let userId: string;
+    try {
+      userId = await verify(request.headers.authorization ?? null, () => limits.checkAddress(request.ip));
+    } catch (error) {
+      if (error instanceof UnauthenticatedError) await limits.penalizeAddress(request.ip);
+      throw error;
+    }
+    reply.headers(await limits.consumeUser(userId));
+    request.userId = userId;
+  };
+}
