@@ -463,6 +463,9 @@ async function load(f: Fixture, server: Server, scenario: Scenario, flavour: Fla
   const cpuBefore = cpuSeconds(server);
   const result = await run(scenario.slow ? duration * 3 : duration);
   const cpu = cpuSeconds(server) - cpuBefore;
+  if (result.errors + result.timeouts + result.non2xx > 0) {
+    console.log(`  ${targetName(flavour)}: ${result.errors} errors, ${result.timeouts} timeouts, statuses ${JSON.stringify(result.statusCodeStats)}`);
+  }
   await settle(server);
   return {
     round,

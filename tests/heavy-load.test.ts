@@ -119,6 +119,21 @@ describe('clients that do not read', () => {
     expect((chunksRead.get(big.id) ?? 0) - before).toBeLessThanOrEqual(2 * 60 + 10);
   });
 
+  test('whole lists abandoned at every moment of their start never keep their user waiting afterwards', async () => {
+    const user = { authorization: `Bearer ${await signToken({ sub: `quitter-${randomUUID()}` })}` };
+    await fetch(`${origin}/api/tasks`, { method: 'POST', headers: { ...user, 'content-type': 'application/json' }, body: '{"title":"one"}' });
+    for (let round = 0; round < 30; round++) {
+      const sockets = await Promise.all(Array.from({ length: 4 }, () => sendWithoutReading(wholeList(user.authorization))));
+      await new Promise((resolve) => setTimeout(resolve, round % 6));
+      for (const socket of sockets) socket.destroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const response = await fetch(`${origin}/api/tasks`, { headers: user, signal: AbortSignal.timeout(5_000) });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as unknown[]).length).toBe(1);
+  });
+
   test("one user's 30 non-reading whole lists: another user's list and /healthz are answered within 1 s", async () => {
     const sockets = await Promise.all(Array.from({ length: 30 }, () => sendWithoutReading(wholeList(big.authorization))));
     try {

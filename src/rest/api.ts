@@ -89,6 +89,8 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
         metrics.countOperation('rest', operation.kind, operation.name);
         // The first chunk before the status: a bad cursor or an unreachable database is still a clean error.
         const first = await chunk(variables.cursor ?? null);
+        // All of it in one chunk (most lists): one string, as any other answer.
+        if (first.next === null) return reply.code(operation.route.status).type(JSON_TYPE).send(`[${first.json}]`);
         async function* rest() {
           yield `[${first.json}`;
           let written = first.json !== '';
@@ -103,11 +105,12 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
           }
           yield ']';
         }
+        // The user's turn is over when the list has gone out, or its client has — maybe already, while
+        // the first chunk was read, and then 'close' will not come again.
+        const closed = reply.raw.closed ? Promise.resolve() : new Promise((resolve) => reply.raw.once('close', resolve));
         const body = Readable.from(rest(), { objectMode: false, highWaterMark: 1 });
-        const finished = new Promise((resolve) => reply.raw.once('close', resolve));
         await reply.code(operation.route.status).type(JSON_TYPE).send(body);
-        // The user's turn is over when the list has gone out, or its client has.
-        await finished;
+        await closed;
         return reply;
       },
       clientGone,
