@@ -15,6 +15,9 @@ import { createLogger } from '../dist/logger.js';
 const secret = 'bench-secret-that-is-at-least-32-bytes-long';
 const env = loadEnv({
   NODE_ENV: 'production',
+  // Rate limiting on, far above this loop's rate, unless asked otherwise (RATE_LIMIT_PER_SECOND=0: off).
+  RATE_LIMIT_PER_SECOND: process.env.RATE_LIMIT_PER_SECOND ?? '1000000',
+  RATE_LIMIT_BURST: '1000000',
   BETTER_AUTH_SECRET: secret,
   DATABASE_URL: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/task_bench',
 });

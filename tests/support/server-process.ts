@@ -14,7 +14,8 @@ export const tsx = join(root, 'node_modules/.bin/tsx');
  */
 export const nodeWithTsx = (entry: string, nodeArgs: readonly string[] = []) => ({
   command: process.execPath,
-  args: [...nodeArgs, '--import', import.meta.resolve('tsx'), join(root, entry)],
+  // A compiled entry point (dist/…js) runs as it would in production, without the loader.
+  args: [...nodeArgs, ...(entry.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : []), join(root, entry)],
 });
 /** A scratch working directory, like a fresh checkout's, for the processes of one test file. */
 export function makeWorkDir(): string {
