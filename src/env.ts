@@ -121,7 +121,7 @@ export interface GraphQLConfig {
 }
 
 export interface TasksConfig {
-  /** Unpaged task lists (every task of a user) built at once per process; the rest wait their turn. */
+  /** Whole task lists longer than one chunk (250 tasks) one user may have in progress at once per process; the rest wait their turn. */
   unpagedListConcurrency: number;
   /** Most tasks one user may have; a create beyond it is refused (409). */
   maxTasksPerUser: number;

@@ -9,6 +9,8 @@ export type TaskQuery = { select?: Prisma.TaskSelect; include?: Prisma.TaskInclu
 export const MAX_TITLE_LENGTH = 500;
 /** Largest page a client may ask for. */
 export const MAX_PAGE_SIZE = 100;
+/** Tasks read at a time for a whole list: a streamed chunk, and the most a list may hold to count as short. */
+export const LIST_CHUNK_SIZE = 250;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LONE_SURROGATE = /\p{Surrogate}/u;

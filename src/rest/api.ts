@@ -14,11 +14,12 @@ import { NotFoundError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { bodyArguments, parseJsonBody, queryArguments } from './arguments.js';
 import { deriveRestOperations, type RestOperation } from './operations.js';
+import { LIST_CHUNK_SIZE } from '../resolvers/task.js';
 import { REST_BASE_PATH } from './routes.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 /** Tasks read, shaped and written at a time when a whole list is streamed. */
-export const STREAM_CHUNK_SIZE = 250;
+export const STREAM_CHUNK_SIZE = LIST_CHUNK_SIZE;
 
 export interface RestApiOptions {
   schema: GraphQLSchema;
@@ -71,8 +72,9 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
   /**
    * A whole list, streamed: the route's own operation run a chunk at a time along its cursor, each chunk
    * written as it comes, the next read only once the socket has taken the last (so a client that does not
-   * read holds one chunk, not the list). The same JSON array as one answer would be. It runs under its
-   * user's limit on whole lists for as long as it streams, and stops when the client goes.
+   * read holds one chunk, not the list). The same JSON array as one answer would be. The first chunk is
+   * read at once, like any page (most lists end there and go out as one string); the rest streams under
+   * its user's limit on whole lists, and stops when the client goes.
    */
   async function stream(operation: RestOperation, request: FastifyRequest, reply: FastifyReply, variables: Record<string, unknown>) {
     const clientGone = clientGoneOf(request);
@@ -83,30 +85,27 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
       const items = result.data?.[operation.field] as unknown[];
       return { json: items.map((item) => JSON.stringify(item)).join(','), next: page.nextCursor };
     };
+    metrics.countOperation('rest', operation.kind, operation.name);
+    // Before the status: a bad cursor or an unreachable database is still a clean error.
+    const first = await chunk(variables.cursor ?? null);
+    if (first.next === null) return reply.code(operation.route.status).type(JSON_TYPE).send(`[${first.json}]`);
     return contextDependencies.unpagedLists(
       request.userId ?? '',
       async () => {
-        metrics.countOperation('rest', operation.kind, operation.name);
-        // The first chunk before the status: a bad cursor or an unreachable database is still a clean error.
-        const first = await chunk(variables.cursor ?? null);
-        // All of it in one chunk (most lists): one string, as any other answer.
-        if (first.next === null) return reply.code(operation.route.status).type(JSON_TYPE).send(`[${first.json}]`);
         async function* rest() {
           yield `[${first.json}`;
-          let written = first.json !== '';
           for (let cursor = first.next; cursor !== null && !clientGone(); ) {
             // Back to the event loop between chunks: other requests (and new connections) are served in
             // between, even when the embedded database answers each chunk without waiting on I/O.
             await new Promise((resolve) => setImmediate(resolve));
             const { json, next } = await chunk(cursor);
-            if (json !== '') yield written ? `,${json}` : json;
-            written ||= json !== '';
+            if (json !== '') yield `,${json}`;
             cursor = next;
           }
           yield ']';
         }
         // The user's turn is over when the list has gone out, or its client has — maybe already, while
-        // the first chunk was read, and then 'close' will not come again.
+        // it waited for the turn, and then 'close' will not come again.
         const closed = reply.raw.closed ? Promise.resolve() : new Promise((resolve) => reply.raw.once('close', resolve));
         const body = Readable.from(rest(), { objectMode: false, highWaterMark: 1 });
         await reply.code(operation.route.status).type(JSON_TYPE).send(body);

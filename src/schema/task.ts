@@ -1,5 +1,6 @@
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import {
+  LIST_CHUNK_SIZE,
   MAX_PAGE_SIZE,
   createTaskForUser,
   decodeCursor,
@@ -47,23 +48,26 @@ builder.queryFields((t) => {
           if (ctx.page) ctx.page.nextCursor = nextCursor;
           return tasks;
         }
-        // Everything in one answer: under the user's limit on such lists, within the answer's budget, which
-        // is charged as each list arrives (aliases run side by side).
+        // Everything in one answer, within the answer's budget, charged as each list arrives (aliases run side
+        // by side). Most lists are short: a chunk's worth is read at once, like a page; a longer list is read
+        // whole under the user's limit on such lists.
         const budget = ctx.unpagedBudget;
+        const charge = ({ tasks, nextCursor }: Awaited<ReturnType<typeof listTasksForUser>>) => {
+          if (nextCursor !== null || tasks.length > budget.left) {
+            budget.left = 0;
+            throw new BadUserInputError(
+              `More than ${MAX_UNPAGED_TASKS} tasks in one answer: ask for them a page at a time (limit and cursor, or taskConnection)`,
+            );
+          }
+          budget.left -= tasks.length;
+          return tasks;
+        };
+        // With nothing left, one task is enough to tell whether the answer would exceed it.
+        const short = await listTasksForUser(ctx.prisma, ctx.userId, args, query, Math.max(Math.min(budget.left, LIST_CHUNK_SIZE), 1));
+        if (short.nextCursor === null || budget.left <= LIST_CHUNK_SIZE) return charge(short);
         return ctx.unpagedLists(
           ctx.userId,
-          async () => {
-            // With nothing left, one task is enough to tell whether the answer would exceed it.
-            const { tasks, nextCursor } = await listTasksForUser(ctx.prisma, ctx.userId, args, query, Math.max(budget.left, 1));
-            if (nextCursor !== null || tasks.length > budget.left) {
-              budget.left = 0;
-              throw new BadUserInputError(
-                `More than ${MAX_UNPAGED_TASKS} tasks in one answer: ask for them a page at a time (limit and cursor, or taskConnection)`,
-              );
-            }
-            budget.left -= tasks.length;
-            return tasks;
-          },
+          async () => charge(await listTasksForUser(ctx.prisma, ctx.userId, args, query, Math.max(budget.left, 1))),
           ctx.clientGone,
         );
       },
