@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import type { PrismaClient } from '../src/db/client.js';
-import { STREAM_CHUNK_SIZE } from '../src/rest/api.js';
+import { LIST_CHUNK_SIZE } from '../src/resolvers/task.js';
 import { openTestDatabase } from './support/database.js';
 import { createTestApp, describe, expect, send, signToken, test, type TestApp } from './support/fixtures.js';
 import { until } from './support/wait.js';
@@ -27,7 +27,7 @@ beforeAll(async () => {
       task: {
         findMany({ args, query }) {
           const user = args.where?.userId;
-          if (args.take === STREAM_CHUNK_SIZE + 1 && typeof user === 'string') chunksRead.set(user, (chunksRead.get(user) ?? 0) + 1);
+          if (args.take === LIST_CHUNK_SIZE + 1 && typeof user === 'string') chunksRead.set(user, (chunksRead.get(user) ?? 0) + 1);
           return query(args);
         },
       },
@@ -84,7 +84,7 @@ describe('a whole list', () => {
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(response.headers.get('transfer-encoding')).toBe('chunked');
     const expected = Array.from({ length: BIG }, (_, i) => BIG - 1 - i).filter((i) => i % 3 === 0);
-    expect(expected.length).toBeGreaterThan(STREAM_CHUNK_SIZE);
+    expect(expected.length).toBeGreaterThan(LIST_CHUNK_SIZE);
     expect(tasks.map((t) => t.title)).toEqual(expected.map((i) => `task ${i}`));
     expect(tasks.every((t) => t.completed)).toBe(true);
     expect(Object.keys(tasks[0] ?? {})).toEqual(['id', 'title', 'completed', 'user_id', 'created_at', 'updated_at']);
@@ -112,7 +112,7 @@ describe('clients that do not read', () => {
 
     expect(timings.every((t) => t.status === 200)).toBe(true);
     expect(Math.max(...timings.map((t) => t.ms)), timings.map((t) => Math.round(t.ms)).join(' ')).toBeLessThan(1_000);
-    // A whole list is BIG / STREAM_CHUNK_SIZE chunks (20; 1,200 for all sixty): an abandoned one stops at the first chunk it
+    // A whole list is BIG / LIST_CHUNK_SIZE chunks (20; 1,200 for all sixty): an abandoned one stops at the first chunk it
     // cannot write — Node notices a connection closed under a pending request only when it writes to it —
     // or is dropped before it starts, when Node has noticed by then.
     await new Promise((resolve) => setTimeout(resolve, 500));

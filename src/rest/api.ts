@@ -18,8 +18,6 @@ import { LIST_CHUNK_SIZE } from '../resolvers/task.js';
 import { REST_BASE_PATH } from './routes.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-/** Tasks read, shaped and written at a time when a whole list is streamed. */
-export const STREAM_CHUNK_SIZE = LIST_CHUNK_SIZE;
 
 export interface RestApiOptions {
   schema: GraphQLSchema;
@@ -79,7 +77,7 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
   async function stream(operation: RestOperation, request: FastifyRequest, reply: FastifyReply, variables: Record<string, unknown>) {
     const clientGone = clientGoneOf(request);
     const chunk = async (cursor: unknown) => {
-      const page = { nextCursor: null as string | null, chunkSize: STREAM_CHUNK_SIZE };
+      const page = { nextCursor: null as string | null, chunkSize: LIST_CHUNK_SIZE };
       const result = await operation.execute(createContext(contextDependencies, request.userId, { page, clientGone }), { ...variables, cursor });
       if (result.errors?.[0]) throw result.errors[0];
       const items = result.data?.[operation.field] as unknown[];
