@@ -30,7 +30,9 @@ const logger = createLogger(env.observability.logLevel);
 process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
 
 // What the signal handler needs to see; filled in as start-up gets there.
-const life: { stopping: boolean; database?: Database; readiness?: Readiness; app?: App } = { stopping: false };
+const life: { stopping: boolean; database?: Database; readiness?: Readiness; app?: App; migrating?: Promise<void> } = { stopping: false };
+// Aborted by the first signal: a migration retry waiting out its backoff stops waiting.
+const stopped = new AbortController();
 // From the start: a stop asked for while the embedded database migrates is honoured (and logged) too.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => shutdown(signal));
 
@@ -76,7 +78,7 @@ logger.info(
   { url: `http://${env.http.host}:${port}`, database: database.kind === 'pglite' ? env.database.pgliteDataDir : 'postgresql' },
   'task gateway listening',
 );
-if (env.database.migrateOnStart && database.kind === 'postgres') void migrateUntilDone(database, logger);
+if (env.database.migrateOnStart && database.kind === 'postgres') life.migrating = migrateUntilDone(database, logger);
 
 function shutdown(signal: NodeJS.Signals): void {
   if (life.stopping) {
@@ -87,6 +89,7 @@ function shutdown(signal: NodeJS.Signals): void {
     process.exit(1);
   }
   life.stopping = true;
+  stopped.abort();
   if (life.readiness) life.readiness.shuttingDown = true;
   const { shutdownDelayMs, shutdownGraceMs } = env.http;
   logger.info({ signal, delayMs: shutdownDelayMs, graceMs: shutdownGraceMs }, 'shutting down: draining connections');
@@ -106,6 +109,9 @@ function shutdown(signal: NodeJS.Signals): void {
 }
 
 async function closeDatabaseAndExit(): Promise<never> {
+  // A migration still running (slow database, or the other instances hold the lock) is let finish rather
+  // than cut off by closing its pool; the grace period's timer bounds the wait.
+  await life.migrating;
   try {
     await life.database?.close();
   } catch (error) {
@@ -133,12 +139,13 @@ async function migrateUntilDone(db: Database, log: Logger): Promise<void> {
       await migrate(db, log);
       return;
     } catch (error) {
+      if (life.stopping) return;
       if (!isMigrationRetryable(error)) {
         log.fatal({ err: { message: (error as Error).message } }, 'migrations failed');
         process.exit(1);
       }
       log.warn({ err: { message: (error as Error).message }, retryInMs: delay }, 'migrations not applied yet: database unavailable');
-      await sleep(delay);
+      await sleep(delay, undefined, { signal: stopped.signal }).catch(() => {});
     }
   }
 }
