@@ -27,6 +27,7 @@ import { requestIdOf, useObservability } from './http/observability.js';
 import { securityHeaders, useSecurityHeaders } from './http/security-headers.js';
 import { serveDirectory } from './http/static-files.js';
 import type { Logger } from './logger.js';
+import { schedulePruning } from './idempotency.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPerUserLimit } from './per-user-limit.js';
 import { Readiness } from './readiness.js';
@@ -72,6 +73,8 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     prisma,
     unpagedLists: createPerUserLimit(config.tasks.unpagedListConcurrency),
     maxTasksPerUser: config.tasks.maxTasksPerUser,
+    requireIfMatch: config.tasks.requireIfMatch,
+    idempotencyKeyTtlMs: config.tasks.idempotencyKeyTtlMs,
   };
 
   const app = Fastify({
@@ -95,7 +98,14 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     clientErrorHandler: answerClientError,
   });
   app.decorateRequest('userId', null);
+  app.decorateRequest('rawBody', null);
+  app.decorateRequest('idempotent', null);
   app.addHook('onClose', () => rateLimits.close());
+  const stopPruning = schedulePruning(prisma, config.tasks.idempotencyKeyTtlMs, logger);
+  app.addHook('onClose', (_app, done) => {
+    stopPruning();
+    done();
+  });
   app.setErrorHandler((error, _request, reply) => sendDetail(reply, classifyError(error, errorContext)));
   app.setNotFoundHandler(() => {
     throw new NotFoundError('Not Found');

@@ -4,20 +4,26 @@
  */
 import type { Socket } from 'node:net';
 import type { FastifyRequest } from 'fastify';
-import type { PrismaClient } from './db/client.js';
+import type { Db, PrismaClient } from './db/client.js';
+import type { Precondition } from './resolvers/task.js';
 import type { PerUserLimit } from './per-user-limit.js';
 
 /** Most tasks one GraphQL answer may hold from unpaged `tasks` fields, all aliases together. */
 export const MAX_UNPAGED_TASKS = 10_000;
 
 export interface Context {
-  prisma: PrismaClient;
+  /** The client, or the transaction of a request with an Idempotency-Key. */
+  prisma: Db;
   /** The verified JWT `sub`; null only where no token was required. */
   userId: string | null;
   /** Runs a whole (unpaged) list under its user's limit on such lists at once (UNPAGED_LIST_CONCURRENCY). */
   unpagedLists: PerUserLimit;
   /** Most tasks one user may have (MAX_TASKS_PER_USER). */
   maxTasksPerUser: number;
+  /** Whether every change must be conditional (REQUIRE_IF_MATCH): If-Match on REST, expectedVersion on GraphQL. */
+  requireIfMatch: boolean;
+  /** A REST change's If-Match, for the resolver (GraphQL passes `expectedVersion` instead). */
+  precondition?: Precondition;
   /** Tasks this request may still return from unpaged lists (MAX_UNPAGED_TASKS at first). */
   unpagedBudget: { left: number };
   /** Whether the client has hung up (queued work is then dropped). */
@@ -30,24 +36,30 @@ export interface Context {
 }
 
 /** What stays the same across requests. */
-export type ContextDependencies = Pick<Context, 'prisma' | 'unpagedLists' | 'maxTasksPerUser'>;
+export type ContextDependencies = Pick<Context, 'unpagedLists' | 'maxTasksPerUser' | 'requireIfMatch'> & {
+  prisma: PrismaClient;
+  /** How long a response stored for an Idempotency-Key is replayed (IDEMPOTENCY_KEY_TTL). */
+  idempotencyKeyTtlMs: number;
+};
 
 const connected = () => false;
 
 export function createContext(
   dependencies: ContextDependencies,
   userId: string | null,
-  options: { page?: Context['page']; clientGone?: () => boolean } = {},
+  options: { page?: Context['page']; clientGone?: () => boolean; transaction?: Db | null; precondition?: Precondition } = {},
 ): Context {
-  const { prisma, unpagedLists, maxTasksPerUser } = dependencies;
+  const { prisma, unpagedLists, maxTasksPerUser, requireIfMatch } = dependencies;
   return {
-    prisma,
+    prisma: options.transaction ?? prisma,
     unpagedLists,
     maxTasksPerUser,
+    requireIfMatch,
     userId,
     unpagedBudget: { left: MAX_UNPAGED_TASKS },
     clientGone: options.clientGone ?? connected,
     ...(options.page && { page: options.page }),
+    ...(options.precondition !== undefined && { precondition: options.precondition }),
   };
 }
 
@@ -68,6 +80,10 @@ export function clientGoneOf(request: FastifyRequest): () => boolean {
 
 declare module 'fastify' {
   interface FastifyRequest {
+    /** The body as it came (bytes or text), kept by the body parsers for an Idempotency-Key's fingerprint. */
+    rawBody: Buffer | string | null;
+    /** While a keyed /graphql request runs: its transaction, and whether it ran a mutation (only then is it stored). */
+    idempotent: { transaction: Db; mutation: boolean } | null;
     /** The verified token's `sub`, once a route's authentication hook has run; null before (or where none is needed). */
     userId: string | null;
   }

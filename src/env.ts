@@ -30,6 +30,17 @@ const envSchema = z.object({
   DATABASE_POOL_SIZE: withDefault(int(1, 1000), 10),
   UNPAGED_LIST_CONCURRENCY: withDefault(int(1, 1000), 2),
   MAX_TASKS_PER_USER: withDefault(int(1, 2_000_000_000), 100_000),
+  REQUIRE_IF_MATCH: withDefault(z.stringbool(), false),
+  IDEMPOTENCY_KEY_TTL: withDefault(
+    z.string().transform((value, ctx) => {
+      const match = /^(\d+)\s*(s|m|h|d)?$/.exec(value.trim());
+      const ms = match ? Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd' ?? 's'] : 0;
+      if (ms >= 1_000) return ms;
+      ctx.addIssue({ code: 'custom', message: 'must be a duration of at least 1 s: seconds, or a number with s, m, h or d (24h)' });
+      return z.NEVER;
+    }),
+    86_400_000,
+  ),
   RATE_LIMIT_PER_SECOND: withDefault(z.coerce.number().min(0), 50),
   RATE_LIMIT_BURST: withDefault(int(1, 1_000_000), 100),
   REDIS_URL: optional(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })),
@@ -125,6 +136,10 @@ export interface TasksConfig {
   unpagedListConcurrency: number;
   /** Most tasks one user may have; a create beyond it is refused (409). */
   maxTasksPerUser: number;
+  /** Changes without If-Match (REST) or expectedVersion (GraphQL) are refused (428). */
+  requireIfMatch: boolean;
+  /** How long a response stored for an Idempotency-Key is replayed to retries. */
+  idempotencyKeyTtlMs: number;
 }
 
 export interface RateLimitConfig {
@@ -230,7 +245,12 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     auth: { hs256: authSecret === undefined ? undefined : { ...pins, secret: authSecret }, jwks },
     authSecret,
     graphql: { introspection: env.GRAPHQL_INTROSPECTION ?? !production, hideSuggestions: production },
-    tasks: { unpagedListConcurrency: env.UNPAGED_LIST_CONCURRENCY, maxTasksPerUser: env.MAX_TASKS_PER_USER },
+    tasks: {
+      unpagedListConcurrency: env.UNPAGED_LIST_CONCURRENCY,
+      maxTasksPerUser: env.MAX_TASKS_PER_USER,
+      requireIfMatch: env.REQUIRE_IF_MATCH,
+      idempotencyKeyTtlMs: env.IDEMPOTENCY_KEY_TTL,
+    },
     rateLimit: { perSecond: env.RATE_LIMIT_PER_SECOND, burst: env.RATE_LIMIT_BURST, redisUrl: env.REDIS_URL },
     observability: { logLevel: env.LOG_LEVEL, metricsToken: env.METRICS_TOKEN },
     webConcurrency: env.WEB_CONCURRENCY,

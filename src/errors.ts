@@ -17,9 +17,13 @@ export const httpStatusByCode = {
   METHOD_NOT_ALLOWED: 405,
   REQUEST_TIMEOUT: 408,
   QUOTA_EXCEEDED: 409,
+  IDEMPOTENCY_KEY_IN_PROGRESS: 409,
+  PRECONDITION_FAILED: 412,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNPROCESSABLE_ENTITY: 422,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  PRECONDITION_REQUIRED: 428,
   RATE_LIMITED: 429,
   HEADERS_TOO_LARGE: 431,
   /** nginx's code for a client that went away before its answer; it never sees it. */
@@ -30,8 +34,9 @@ export const httpStatusByCode = {
 
 export type ErrorCode = keyof typeof httpStatusByCode;
 
+/** The generic code for each status (the first listed), for the 4xx errors Fastify or Node raise. */
 const codeByStatus = new Map<number, ErrorCode>(
-  Object.entries(httpStatusByCode).map(([code, status]) => [status, code as ErrorCode]),
+  Object.entries(httpStatusByCode).reverse().map(([code, status]) => [status, code as ErrorCode]),
 );
 
 export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
@@ -112,6 +117,32 @@ export class UnprocessableEntityError extends AppError {
 export class QuotaExceededError extends AppError {
   constructor(message = 'Task limit reached') {
     super(message, 'QUOTA_EXCEEDED');
+  }
+}
+
+/** An If-Match (or `expectedVersion`) that names another version of the task: nothing was changed. */
+export class PreconditionFailedError extends AppError {
+  constructor(message = 'The task has changed since you read it: fetch it again and retry with its new ETag') {
+    super(message, 'PRECONDITION_FAILED');
+  }
+}
+
+/** REQUIRE_IF_MATCH is on and a change came without If-Match (or `expectedVersion`). */
+export class PreconditionRequiredError extends AppError {
+  constructor(message = 'This server requires If-Match (REST) or expectedVersion (GraphQL) on every change') {
+    super(message, 'PRECONDITION_REQUIRED');
+  }
+}
+
+export class IdempotencyKeyInProgressError extends AppError {
+  constructor() {
+    super('A request with this Idempotency-Key is in progress', 'IDEMPOTENCY_KEY_IN_PROGRESS');
+  }
+}
+
+export class IdempotencyKeyReusedError extends AppError {
+  constructor() {
+    super('Idempotency-Key was used for a different request', 'IDEMPOTENCY_KEY_REUSED');
   }
 }
 

@@ -54,7 +54,8 @@ describe('the OpenAPI document', () => {
       const operation = (await documentPromise).paths[openApiPath(route)][route.method.toLowerCase()];
       const statuses = Object.keys(operation.responses as Json).map(Number).sort();
 
-      expect(statuses).toEqual([route.status, ...Object.keys(route.errors).map(Number), 429, 500, 503].sort());
+      const notModified = route.method === 'GET' ? [304] : [];
+      expect(statuses).toEqual([route.status, ...notModified, ...Object.keys(route.errors).map(Number), 429, 500, 503].sort());
       expect(Object.keys(operation.responses[429].headers as Json)).toEqual(['Retry-After', 'RateLimit-Policy', 'RateLimit']);
       expect(Object.keys(operation.responses[route.status].headers as Json)).toEqual(expect.arrayContaining(['RateLimit-Policy', 'RateLimit']));
       for (const status of statuses.filter((s) => s >= 400)) {
@@ -137,8 +138,30 @@ describe('the OpenAPI document', () => {
       check(route('setTaskCompleted'), await alice.request('PATCH', `/api/tasks/${id}`, { rawBody: 'x', headers: { 'content-type': 'text/plain' } }));
       check(route('renameTask'), await alice.request('PUT', `/api/tasks/${id}`, { body: { title: 'renamed' } }));
       check(route('renameTask'), await alice.request('PUT', `/api/tasks/${id}`, { body: { title: 'x'.repeat(70_000) } }));
+      // Conditional requests and Idempotency-Key: 304, 412, 409 (in progress is tests/idempotency.test.ts's), 422, 400.
+      const etag = (await alice.request('GET', `/api/tasks/${id}`)).headers.get('etag') ?? '';
+      check(route('getTask'), await alice.request('GET', `/api/tasks/${id}`, { headers: { 'if-none-match': etag } }));
+      const listed = await alice.request('GET', '/api/tasks');
+      check(route('listTasks'), await alice.request('GET', '/api/tasks', { headers: { 'if-none-match': listed.headers.get('etag') ?? '' } }));
+      check(route('setTaskCompleted'), await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: false }, headers: { 'if-match': '"v1"' } }));
+      check(route('setTaskCompleted'), await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: false }, headers: { 'if-match': 'v1' } }));
+      const keyed = { 'idempotency-key': `key-${randomUUID()}` };
+      check(route('createTask'), await alice.request('POST', '/api/tasks', { body: { title: 'keyed' }, headers: keyed }));
+      check(route('createTask'), await alice.request('POST', '/api/tasks', { body: { title: 'keyed' }, headers: keyed }));
+      check(route('createTask'), await alice.request('POST', '/api/tasks', { body: { title: 'other' }, headers: keyed }));
+      check(route('createTask'), await alice.request('POST', '/api/tasks', { body: { title: 'x' }, headers: { 'idempotency-key': '' } }));
+      check(route('renameTask'), await alice.request('PUT', `/api/tasks/${id}`, { body: { title: 'stale' }, headers: { 'if-match': etag } }));
+      check(route('deleteTask'), await alice.request('DELETE', `/api/tasks/${id}`, { headers: { 'if-match': etag } }));
       check(route('deleteTask'), await alice.request('DELETE', `/api/tasks/${id}`));
       check(route('deleteTask'), await alice.request('DELETE', `/api/tasks/${id}`));
+      const strict = await createTestApp({ database: api.database, env: { REQUIRE_IF_MATCH: 'true' } });
+      try {
+        const dave = await strict.user('dave');
+        const task = await dave.request('POST', '/api/tasks', { body: { title: 'strict' } });
+        check(route('deleteTask'), await dave.request('DELETE', `/api/tasks/${task.body.id}`));
+      } finally {
+        await strict.close();
+      }
 
       // The task limit and the rate limit, with both set low.
       const limited = await createTestApp({ database: api.database, env: { MAX_TASKS_PER_USER: '1', RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '3' } });

@@ -12,10 +12,12 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import type { DatabaseConfig } from '../env.js';
-import { PrismaClient } from '../generated/prisma/client.js';
+import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
 import { lockDirectory } from './directory-lock.js';
 
 export type { PrismaClient };
+/** What a query needs: the client, or the transaction a request with an Idempotency-Key runs in. */
+export type Db = Prisma.TransactionClient;
 
 export interface Database {
   kind: 'postgres' | 'pglite';

@@ -10,8 +10,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticate } from '../auth/request-gate.js';
 import { clientGoneOf, createContext, type Context, type ContextDependencies } from '../context.js';
 import type { GraphQLConfig } from '../env.js';
-import { classifyError, INTERNAL_ERROR_MESSAGE, maskGraphQLError, sendGraphQLError } from '../errors.js';
+import { classifyError, INTERNAL_ERROR_MESSAGE, JSON_TYPE, maskGraphQLError, sendGraphQLError } from '../errors.js';
 import { inlinePageCsp } from '../http/security-headers.js';
+import { fingerprintOf, idempotencyKeyOf, runIdempotent } from '../idempotency.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { useCompiledExecution } from './compiled-execution.js';
@@ -61,12 +62,13 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
       error: (error: unknown) => logger.debug({ err: error }, 'graphql error masked'),
     },
     maskedErrors: { errorMessage: INTERNAL_ERROR_MESSAGE, maskError: (error) => maskGraphQLError(error, logger) },
-    context: ({ req }) => createContext(contextDependencies, req.userId, { clientGone: clientGoneOf(req) }),
+    context: ({ req }) => createContext(contextDependencies, req.userId, { clientGone: clientGoneOf(req), transaction: req.idempotent?.transaction }),
     plugins: [
       ...useOperationLimits({ hideSuggestions: config.hideSuggestions }),
       !config.introspection && disableIntrospection(),
       refuseSubscriptions(),
       countOperations(metrics),
+      noteMutations(),
       useCompiledExecution(),
     ],
   });
@@ -75,8 +77,14 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
     // Fastify bounds the body's size. A JSON object is handed to Yoga parsed (it reads it as is, without
     // its body stream); anything else, malformed JSON included, as bytes for Yoga to judge.
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, parsedObjectOr(body as string)));
-    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      request.rawBody = body as string;
+      done(null, parsedObjectOr(body as string));
+    });
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+      request.rawBody = body as Buffer;
+      done(null, body);
+    });
     scope.setErrorHandler((error, _request, reply) => sendGraphQLError(reply, classifyError(error, { logger, maxBodyBytes: options.maxBodyBytes })));
     scope.addHook('onRequest', async (request, reply) => {
       if (config.introspection && isGraphiQLPageRequest(request)) return;
@@ -86,19 +94,37 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
       method: ['GET', 'POST'],
       url: GRAPHQL_PATH,
       handler: async (request, reply) => {
-        // HEAD is GET without the body (Fastify drops it); Yoga itself knows only GET and POST.
-        const asked = request.method === 'HEAD' ? { method: 'GET', url: request.url, headers: request.headers } : request;
-        const response = await yoga.handleNodeRequestAndResponse(asked, reply, { req: request, reply });
-        response.headers.forEach((value, name) => {
-          reply.header(name, value);
+        const key = request.method === 'POST' ? idempotencyKeyOf(request.headers) : undefined;
+        if (key === undefined) return answer(request, reply);
+        // A keyed POST: Yoga runs in the key's transaction, and a mutation's answer is stored with its writes.
+        const fingerprint = fingerprintOf(request.method, request.url, request.rawBody);
+        const { idempotencyKeyTtlMs: ttlMs, prisma } = contextDependencies;
+        const { response, replayed } = await runIdempotent(prisma, { userId: request.userId ?? '', key, fingerprint, ttlMs }, async (transaction) => {
+          request.idempotent = { transaction, mutation: false };
+          const yogaResponse = await yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply });
+          const body = await yogaResponse.text();
+          const stored = { status: yogaResponse.status, headers: { 'content-type': yogaResponse.headers.get('content-type') ?? JSON_TYPE }, body };
+          // Stored when a mutation did something: an answer with errors only wrote nothing, and a retry may run again.
+          return { response: stored, store: request.idempotent.mutation && stored.status === 200 && madeChanges(body) };
         });
-        if (response.headers.get('content-type')?.startsWith('text/html')) reply.header('content-security-policy', inlinePageCsp);
-        reply.code(response.status);
-        // An ordinary answer is one string; sent as a stream it would be piped through web-stream adapters.
-        const streamed = /^(text\/event-stream|multipart\/mixed)/.test(response.headers.get('content-type') ?? '');
-        return reply.send(streamed ? response.body : await response.text());
+        if (replayed) reply.header('idempotent-replayed', 'true');
+        return reply.code(response.status).headers(response.headers).send(response.body);
       },
     });
+
+    async function answer(request: FastifyRequest, reply: FastifyReply) {
+      // HEAD is GET without the body (Fastify drops it); Yoga itself knows only GET and POST.
+      const asked = request.method === 'HEAD' ? { method: 'GET', url: request.url, headers: request.headers } : request;
+      const response = await yoga.handleNodeRequestAndResponse(asked, reply, { req: request, reply });
+      response.headers.forEach((value, name) => {
+        reply.header(name, value);
+      });
+      if (response.headers.get('content-type')?.startsWith('text/html')) reply.header('content-security-policy', inlinePageCsp);
+      reply.code(response.status);
+      // An ordinary answer is one string; sent as a stream it would be piped through web-stream adapters.
+      const streamed = /^(text\/event-stream|multipart\/mixed)/.test(response.headers.get('content-type') ?? '');
+      return reply.send(streamed ? response.body : await response.text());
+    }
     done();
   });
 }
@@ -116,6 +142,29 @@ function parsedObjectOr(text: string): unknown {
 /** What Yoga answers with GraphiQL: a browser's GET for a page. */
 function isGraphiQLPageRequest(request: FastifyRequest): boolean {
   return (request.method === 'GET' || request.method === 'HEAD') && (request.headers.accept ?? '').includes('text/html');
+}
+
+/** Whether a mutation's answer has data from at least one of its fields (so something was written). */
+function madeChanges(body: string): boolean {
+  try {
+    const { data } = JSON.parse(body) as { data?: Record<string, unknown> | null };
+    return data != null && Object.values(data).some((value) => value !== null);
+  } catch {
+    return false;
+  }
+}
+
+/** Marks a keyed request that runs a mutation: only its answer is stored for the key. */
+function noteMutations(): Plugin<{ req: FastifyRequest }> {
+  return {
+    onExecute({ args }) {
+      const { req } = args.contextValue;
+      const operation = (args.document as DocumentNode).definitions.find(
+        (d: DefinitionNode) => d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || d.name?.value === args.operationName),
+      );
+      if (req.idempotent && operation?.kind === Kind.OPERATION_DEFINITION && operation.operation === 'mutation') req.idempotent.mutation = true;
+    },
+  };
 }
 
 function disableIntrospection(): Plugin {

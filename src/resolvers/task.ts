@@ -1,9 +1,15 @@
-import type { PrismaClient } from '../db/client.js';
-import { BadUserInputError, ForbiddenError, NotFoundError, QuotaExceededError } from '../errors.js';
+import type { Db } from '../db/client.js';
+import { BadUserInputError, ForbiddenError, NotFoundError, PreconditionFailedError, QuotaExceededError } from '../errors.js';
 import { Prisma, type Task } from '../generated/prisma/client.js';
 
 /** The selection plugin-prisma plans for the GraphQL fields asked for; spread it into every query. */
 export type TaskQuery = { select?: Prisma.TaskSelect; include?: Prisma.TaskInclude };
+
+/**
+ * A change's condition on the task's version: the versions it may apply to (an If-Match list, or GraphQL's
+ * `expectedVersion`), or 'any' (`If-Match: *`: the task must exist, as it must anyway). Undefined: none.
+ */
+export type Precondition = { versions: readonly number[] } | 'any' | undefined;
 
 /** Longest title, in characters (code points) as PostgreSQL's varchar(500) counts them. */
 export const MAX_TITLE_LENGTH = 500;
@@ -60,7 +66,7 @@ export interface TaskPageOptions {
  * One keyset page of a user's tasks, newest first: rows strictly after/before a (created_at, id) cursor,
  * read in index order on (user_id, created_at DESC, id DESC) and stopped at `take`. No OFFSET.
  */
-export function findTaskPage(prisma: PrismaClient, userId: string, options: TaskPageOptions, query: TaskQuery = {}) {
+export function findTaskPage(prisma: Db, userId: string, options: TaskPageOptions, query: TaskQuery = {}) {
   const { completed, after, before, take, reverse } = options;
   const and: Prisma.TaskWhereInput[] = [];
   // Written as "<= c and not (= c and id >= …)" rather than an OR, so PostgreSQL keeps an index range scan.
@@ -104,7 +110,7 @@ export interface ListOptions {
  * The user's tasks newest first, whole or one page; `nextCursor` is set when there are more. `pageSize`
  * is the page when the client gave no `limit` (a chunk of a streamed list, or a budget), unchecked.
  */
-export async function listTasksForUser(prisma: PrismaClient, userId: string, options: ListOptions, query: TaskQuery, pageSize?: number) {
+export async function listTasksForUser(prisma: Db, userId: string, options: ListOptions, query: TaskQuery, pageSize?: number) {
   const after = options.cursor == null ? undefined : decodeCursor(options.cursor);
   const limit = options.limit == null ? pageSize : parsePageSize(options.limit, 'limit');
   const rows = await findTaskPage(prisma, userId, { completed: options.completed, after, take: limit === undefined ? undefined : limit + 1 }, withCursorFields(query));
@@ -119,7 +125,7 @@ function withCursorFields(query: TaskQuery): TaskQuery {
   return query.select ? { ...query, select: { ...query.select, createdAt: true, id: true } } : query;
 }
 
-export async function getTaskForUser(prisma: PrismaClient, userId: string, id: string, query: TaskQuery) {
+export async function getTaskForUser(prisma: Db, userId: string, id: string, query: TaskQuery) {
   const taskId = parseTaskId(id);
   const task = await prisma.task.findUnique({ ...query, where: { id: taskId, userId } });
   return task ?? (await failMissingOrForeign(prisma, taskId));
@@ -131,13 +137,13 @@ export async function getTaskForUser(prisma: PrismaClient, userId: string, id: s
  * only while the count is below the limit, so concurrent creates by one user queue on that row and each
  * sees the count the one before it left. Returns every column, which covers any selection.
  */
-export async function createTaskForUser(prisma: PrismaClient, userId: string, title: string, maxTasks: number): Promise<Task> {
+export async function createTaskForUser(prisma: Db, userId: string, title: string, maxTasks: number): Promise<Task> {
   const normalized = normalizeTitle(title);
   for (;;) {
     const [task] = await prisma.$queryRaw<Task[]>`
       WITH owner AS (SELECT id FROM users WHERE id = ${userId} AND task_count < ${maxTasks} FOR UPDATE)
       INSERT INTO tasks (user_id, title) SELECT id, ${normalized} FROM owner
-      RETURNING id, user_id AS "userId", title, completed, created_at AS "createdAt", updated_at AS "updatedAt"`;
+      RETURNING id, user_id AS "userId", title, completed, version, created_at AS "createdAt", updated_at AS "updatedAt"`;
     if (task) return task;
     if (await prisma.user.count({ where: { id: userId } })) throw new QuotaExceededError();
     // First write by this user: create their row (race-safe), then the task.
@@ -146,50 +152,75 @@ export async function createTaskForUser(prisma: PrismaClient, userId: string, ti
 }
 
 export async function setTaskCompletedForUser(
-  prisma: PrismaClient,
+  prisma: Db,
   userId: string,
   id: string,
   completed: boolean,
   query: TaskQuery,
+  precondition?: Precondition,
 ) {
   const taskId = parseTaskId(id);
-  return updateOwnTask(prisma, userId, taskId, { completed }, query);
+  return updateOwnTask(prisma, userId, taskId, { completed }, query, precondition);
 }
 
-export async function renameTaskForUser(prisma: PrismaClient, userId: string, id: string, title: string, query: TaskQuery) {
+export async function renameTaskForUser(prisma: Db, userId: string, id: string, title: string, query: TaskQuery, precondition?: Precondition) {
   const taskId = parseTaskId(id);
-  return updateOwnTask(prisma, userId, taskId, { title: normalizeTitle(title) }, query);
+  return updateOwnTask(prisma, userId, taskId, { title: normalizeTitle(title) }, query, precondition);
 }
 
-export async function deleteTaskForUser(prisma: PrismaClient, userId: string, id: string, query: TaskQuery) {
+export async function deleteTaskForUser(prisma: Db, userId: string, id: string, query: TaskQuery, precondition?: Precondition) {
   const taskId = parseTaskId(id);
   try {
-    return await prisma.task.delete({ ...query, where: { id: taskId, userId } });
+    return await prisma.task.delete({ ...query, where: ownTask(userId, taskId, precondition) });
   } catch (error) {
-    if (isRecordNotFound(error)) return failMissingOrForeign(prisma, taskId);
+    if (isRecordNotFound(error)) return failUnchanged(prisma, userId, taskId, precondition);
     throw error;
   }
 }
 
+/**
+ * Changes a task and bumps its version in one statement, only where the precondition holds, so of two
+ * changes made with the same If-Match exactly one finds the version it expects.
+ */
 async function updateOwnTask(
-  prisma: PrismaClient,
+  prisma: Db,
   userId: string,
   taskId: string,
   data: Prisma.TaskUpdateInput,
   query: TaskQuery,
+  precondition: Precondition,
 ) {
   try {
-    return await prisma.task.update({ ...query, where: { id: taskId, userId }, data });
+    return await prisma.task.update({ ...query, where: ownTask(userId, taskId, precondition), data: { ...data, version: { increment: 1 } } });
   } catch (error) {
-    if (isRecordNotFound(error)) return failMissingOrForeign(prisma, taskId);
+    if (isRecordNotFound(error)) return failUnchanged(prisma, userId, taskId, precondition);
     throw error;
   }
 }
 
+function ownTask(userId: string, taskId: string, precondition: Precondition): Prisma.TaskWhereUniqueInput {
+  return { id: taskId, userId, ...(typeof precondition === 'object' && { version: { in: [...precondition.versions] } }) };
+}
+
+/** Called when a change found nothing to change: 412 if the caller's task is there at another version, else 403 or 404. */
+async function failUnchanged(prisma: Db, userId: string, taskId: string, precondition: Precondition): Promise<never> {
+  if (typeof precondition === 'object' && (await prisma.task.count({ where: { id: taskId, userId } })) > 0) throw new PreconditionFailedError();
+  return failMissingOrForeign(prisma, taskId);
+}
+
 /** Called when the caller has no task with this id: 403 if someone else does, else 404. */
-async function failMissingOrForeign(prisma: PrismaClient, taskId: string): Promise<never> {
+async function failMissingOrForeign(prisma: Db, taskId: string): Promise<never> {
   const exists = await prisma.task.count({ where: { id: taskId } });
   throw exists > 0 ? new ForbiddenError() : new NotFoundError();
+}
+
+/**
+ * The version of everything the user's lists show: one more with every change to any of their tasks
+ * (kept by triggers, see the versions_and_idempotency migration), 0 before their first task.
+ */
+export async function listVersionForUser(prisma: Db, userId: string): Promise<bigint> {
+  const user = await prisma.user.findUnique({ where: { id: userId }, select: { changeCount: true } });
+  return user?.changeCount ?? 0n;
 }
 
 /** Length in code points, as PostgreSQL counts characters (a surrogate pair is one). */

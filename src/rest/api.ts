@@ -7,15 +7,19 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { GraphQLSchema } from 'graphql';
+import { OperationTypeNode, type GraphQLSchema } from 'graphql';
 import type { Authenticate } from '../auth/request-gate.js';
 import { clientGoneOf, createContext, type Context, type ContextDependencies } from '../context.js';
+import type { Db } from '../db/client.js';
 import { NotFoundError } from '../errors.js';
+import { ifMatchPrecondition, listEtag, noneMatch, taskEtag } from '../http/conditional.js';
+import { fingerprintOf, idempotencyKeyOf, runIdempotent, type StoredResponse } from '../idempotency.js';
 import type { Metrics } from '../metrics.js';
 import { bodyArguments, parseJsonBody, queryArguments } from './arguments.js';
 import { deriveRestOperations, type RestOperation } from './operations.js';
-import { LIST_CHUNK_SIZE } from '../resolvers/task.js';
+import { LIST_CHUNK_SIZE, listVersionForUser, type Precondition } from '../resolvers/task.js';
 import { REST_BASE_PATH } from './routes.js';
+import { REST_ONLY_IN_HEADERS } from './shape.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -28,6 +32,7 @@ export interface RestApiOptions {
 
 export async function useRestApi(app: FastifyInstance, options: RestApiOptions): Promise<void> {
   const { authenticate, contextDependencies, metrics } = options;
+  const { prisma, idempotencyKeyTtlMs } = contextDependencies;
   const operations = deriveRestOperations(options.schema);
   await app.register(async (api) => {
     api.addHook('onRequest', authenticate);
@@ -38,6 +43,7 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
         scope.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
           // A body on GET or DELETE means nothing, whatever it holds.
           if (operation.inputFrom !== 'body') return done(null, undefined);
+          request.rawBody = body as Buffer;
           try {
             done(null, parseJsonBody(request.headers['content-type'], body as Buffer));
           } catch (error) {
@@ -56,15 +62,63 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
 
   async function run(operation: RestOperation, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const variables = variablesOf(operation, request);
-    if (operation.route.paged && variables.limit == null) return stream(operation, request, reply, variables);
+    const userId = request.userId ?? '';
+    if (operation.route.paged) {
+      // Read before the list: a change in between makes the next If-None-Match miss, never match a stale list.
+      const etag = listEtag(await listVersionForUser(prisma, userId));
+      reply.header('etag', etag);
+      if (noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
+      if (variables.limit == null) return stream(operation, request, reply, variables);
+    }
+    const writes = operation.kind === OperationTypeNode.MUTATION;
+    const precondition = writes && operation.route.method !== 'POST' ? ifMatchPrecondition(request.headers['if-match']) : undefined;
+    const key = writes ? idempotencyKeyOf(request.headers) : undefined;
+    if (key === undefined) {
+      const response = await answer(operation, request, variables, precondition);
+      const { etag } = response.headers;
+      if (!writes && etag !== undefined && noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).header('etag', etag).send();
+      return send(reply, response);
+    }
+    const fingerprint = fingerprintOf(request.method, request.url, request.rawBody);
+    const { response, replayed } = await runIdempotent(prisma, { userId, key, fingerprint, ttlMs: idempotencyKeyTtlMs }, async (transaction) => ({
+      response: await answer(operation, request, variables, precondition, transaction),
+      store: true,
+    }));
+    if (replayed) reply.header('idempotent-replayed', 'true');
+    return send(reply, response);
+  }
+
+  /** Runs a route's operation (in `transaction` when keyed) into the status, headers and body of its answer. */
+  async function answer(
+    operation: RestOperation,
+    request: FastifyRequest,
+    variables: Record<string, unknown>,
+    precondition: Precondition,
+    transaction?: Db,
+  ): Promise<StoredResponse> {
     const page: Context['page'] = operation.route.paged ? { nextCursor: null } : undefined;
-    const result = await operation.execute(createContext(contextDependencies, request.userId, { page }), variables);
+    const context = createContext(contextDependencies, request.userId, { page, transaction, precondition });
+    const result = await operation.execute(context, variables);
     metrics.countOperation('rest', operation.kind, operation.name);
     if (result.errors?.[0]) throw result.errors[0];
-    if (page?.nextCursor) reply.header('link', `<${nextPageUrl(request.url, page.nextCursor)}>; rel="next"`);
-    reply.code(operation.route.status);
-    if (operation.route.status === 204) return reply.send();
-    return reply.type(JSON_TYPE).send(JSON.stringify(result.data?.[operation.field]));
+    const { status } = operation.route;
+    const headers: Record<string, string> = {};
+    if (page?.nextCursor) headers.link = `<${nextPageUrl(request.url, page.nextCursor)}>; rel="next"`;
+    if (status === 204) return { status, headers, body: '' };
+    let data = result.data?.[operation.field] as Record<string, unknown> | null | undefined;
+    if (!operation.route.paged && data) {
+      // One task: its version leaves the JSON for the ETag header.
+      const { [REST_ONLY_IN_HEADERS.version]: version, ...task } = data;
+      data = task;
+      headers.etag = taskEtag(version as number);
+      if (status === 201) headers.location = `${REST_BASE_PATH}/tasks/${String(task.id)}`;
+    }
+    headers['content-type'] = JSON_TYPE;
+    return { status, headers, body: JSON.stringify(data) };
+  }
+
+  function send(reply: FastifyReply, response: StoredResponse): FastifyReply {
+    return reply.code(response.status).headers(response.headers).send(response.body === '' ? undefined : response.body);
   }
 
   /**

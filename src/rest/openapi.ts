@@ -7,7 +7,7 @@
 import { isNonNullType, isObjectType, type GraphQLSchema } from 'graphql';
 import { useSofa } from 'sofa-api';
 import { MAX_PAGE_SIZE } from '../resolvers/task.js';
-import { snakeCase } from './shape.js';
+import { REST_ONLY_IN_HEADERS, snakeCase } from './shape.js';
 import { REST_BASE_PATH, pathParameters, restRoutes, sofaRouteConfig, type RestRoute } from './routes.js';
 
 type Json = Record<string, unknown>;
@@ -36,6 +36,21 @@ const rateLimitHeaders = {
   'RateLimit-Policy': { schema: { type: 'string' }, description: 'The policy: `"default";q=<requests>;w=<window in seconds>`' },
   RateLimit: { schema: { type: 'string' }, description: 'What is left of it: `"default";r=<requests remaining>;t=<seconds until the window resets>`' },
 };
+
+const etagHeader = (what: string) => ({ ETag: { schema: { type: 'string' }, description: what } });
+const taskEtag = etagHeader("The task's version, a strong entity tag: send it in If-Match to change the task only if no one else has since");
+const listEtag = etagHeader("Changes whenever any of the caller's tasks is created, changed or deleted, and only then: send it in If-None-Match");
+const headerParameter = (name: string, description: string) => ({ in: 'header', name, required: false, schema: { type: 'string' }, description });
+const ifNoneMatch = headerParameter('If-None-Match', 'An ETag from an earlier answer: 304 with no body if it is still current');
+const ifMatch = headerParameter(
+  'If-Match',
+  'The ETag of the version you read (or *): the change is made only if the task is still at it, else 412 and nothing changes',
+);
+const idempotencyKey = headerParameter(
+  'Idempotency-Key',
+  'A unique key (1–255 visible ASCII characters) that makes the request safe to retry for IDEMPOTENCY_KEY_TTL (24 h by default): a retry of the same request gets the first answer back, with Idempotent-Replayed: true, and changes nothing',
+);
+const replayed = { 'Idempotent-Replayed': { schema: { type: 'string', enum: ['true'] }, description: 'This is the stored answer to an earlier request with the same Idempotency-Key' } };
 
 /** `/tasks/:id` → `/tasks/{id}` */
 export function openApiPath(route: RestRoute): string {
@@ -99,14 +114,18 @@ export function createOpenApiDocument(schema: GraphQLSchema, version: string): J
 function fixOperation(schema: GraphQLSchema, route: RestRoute, operation: Operation): Operation {
   const inPath = new Set(pathParameters(route));
   const hasBody = route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH';
+  const writes = route.field.startsWith('Mutation.');
   const parameters = (operation.parameters ?? [])
-    // Body arguments are read from the body only; SOFA lists them as query parameters too.
-    .filter((p) => !(hasBody && p.in === 'query'))
+    // Body arguments are read from the body only; SOFA lists them as query parameters too. expectedVersion is If-Match.
+    .filter((p) => !(hasBody && p.in === 'query') && p.name !== REST_ONLY_IN_HEADERS.expectedVersion)
     .map((p) => {
       if (p.in === 'path' && p.name === 'id') return { ...p, schema: { type: 'string', format: 'uuid' } };
       if (route.paged && p.name === 'limit') return { ...p, schema: { ...p.schema, minimum: 1, maximum: MAX_PAGE_SIZE } };
       return p;
     });
+  if (!writes) parameters.push(ifNoneMatch);
+  if (writes && route.method !== 'POST') parameters.push(ifMatch);
+  if (writes) parameters.push(idempotencyKey);
 
   const fixed: Operation = {
     operationId: route.operationId,
@@ -119,7 +138,9 @@ function fixOperation(schema: GraphQLSchema, route: RestRoute, operation: Operat
 
   const bodySchema = operation.requestBody?.content['application/json']?.schema;
   if (hasBody && bodySchema) {
-    const properties = Object.fromEntries(Object.entries(bodySchema.properties ?? {}).filter(([name]) => !inPath.has(name)));
+    const properties = Object.fromEntries(
+      Object.entries(bodySchema.properties ?? {}).filter(([name]) => !inPath.has(name) && name !== REST_ONLY_IN_HEADERS.expectedVersion),
+    );
     fixed.requestBody = {
       required: true,
       content: {
@@ -134,10 +155,21 @@ function fixOperation(schema: GraphQLSchema, route: RestRoute, operation: Operat
   const link = {
     Link: { schema: { type: 'string' }, description: 'With `limit`, when there is a next page: `<this URL with its cursor>; rel="next"`' },
   };
+  const location = { Location: { schema: { type: 'string' }, description: 'The new task: /api/tasks/{id}' } };
+  const successHeaders = {
+    ...(route.paged && { ...link, ...listEtag }),
+    ...(!route.paged && route.status !== 204 && taskEtag),
+    ...(route.status === 201 && location),
+    ...(writes && replayed),
+    ...rateLimitHeaders,
+  };
   fixed.responses[String(route.status)] =
     route.status === 204
-      ? { description: 'Done; the response has no body', headers: rateLimitHeaders }
-      : { description: 'OK', headers: { ...(route.paged && link), ...rateLimitHeaders }, content: success?.content ?? {} };
+      ? { description: 'Done; the response has no body', headers: successHeaders }
+      : { description: 'OK', headers: successHeaders, content: success?.content ?? {} };
+  if (!writes) {
+    fixed.responses['304'] = { description: 'Not Modified: If-None-Match names the current ETag; no body', headers: route.paged ? listEtag : taskEtag };
+  }
   const errors: [number, string][] = [
     ...Object.entries(route.errors).map(([status, description]) => [Number(status), description] as [number, string]),
     [429, errorDescriptions[429] ?? ''],
@@ -180,6 +212,8 @@ function restShape(schema: GraphQLSchema, name: string, component: SchemaObject)
   const fields = type.getFields();
   const properties: Record<string, SchemaObject> = {};
   for (const [key, property] of Object.entries(component.properties ?? {})) {
+    // The version travels in the ETag header.
+    if (key === REST_ONLY_IN_HEADERS.version) continue;
     const field = fields[key];
     const nullable = field !== undefined && !isNonNullType(field.type);
     properties[snakeCase(key)] = nullable ? { ...property, nullable: true } : property;

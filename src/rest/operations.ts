@@ -12,7 +12,7 @@ import type { Context } from '../context.js';
 import { compileOperation, runCompiled } from '../graphql/compiled-execution.js';
 import { operationLimitErrors } from '../graphql/operation-limits.js';
 import { REST_BASE_PATH, pathParameters, restRoutes, sofaRouteConfig, type RestRoute } from './routes.js';
-import { withSnakeCaseAliases } from './shape.js';
+import { REST_ONLY_IN_HEADERS, withoutFields, withSnakeCaseAliases } from './shape.js';
 
 export interface RestOperation {
   route: RestRoute;
@@ -45,7 +45,9 @@ export function deriveRestOperations(schema: GraphQLSchema): RestOperation[] {
       ignore: sofa.ignore,
       circularReferenceDepth: sofa.depthLimit,
     });
-    const document = withSnakeCaseAliases({ kind: Kind.DOCUMENT, definitions: [operation] });
+    // A list needs no versions (its ETag is the user's change counter); one task's becomes its ETag.
+    const aliased = withSnakeCaseAliases({ kind: Kind.DOCUMENT, definitions: [operation] });
+    const document = route.paged ? withoutFields(aliased, [REST_ONLY_IN_HEADERS.version]) : aliased;
     const name = operation.name?.value ?? field;
     const limitErrors = operationLimitErrors(schema, document);
     if (limitErrors.length > 0) throw new Error(`REST route ${route.method} ${route.path}: ${limitErrors.map((e) => e.message).join('; ')}`);
@@ -59,7 +61,8 @@ export function deriveRestOperations(schema: GraphQLSchema): RestOperation[] {
       field,
       document,
       pathArguments: [...inPath],
-      inputArguments: rootField.args.filter((arg) => !inPath.has(arg.name)),
+      // expectedVersion comes from If-Match.
+      inputArguments: rootField.args.filter((arg) => !inPath.has(arg.name) && arg.name !== REST_ONLY_IN_HEADERS.expectedVersion),
       inputFrom: route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH' ? 'body' : 'query',
       execute: (context, variables) => runCompiled(compiled, context, variables),
     };

@@ -5,7 +5,7 @@
  */
 export const REST_BASE_PATH = '/api';
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 428;
 
 export interface RestRoute {
   /** The GraphQL root field this route runs, as `Type.field`. */
@@ -26,6 +26,15 @@ const unauthenticated = 'Missing, invalid or expired bearer token';
 const badId = 'The id is not a UUID';
 const forbidden = "The task belongs to another user";
 const notFound = 'There is no task with this id';
+const keyInProgress = 'A request with the same Idempotency-Key is still running (`{"detail": "A request with this Idempotency-Key is in progress"}`)';
+const keyReused = 'the Idempotency-Key was used for a different request (`{"detail": "Idempotency-Key was used for a different request"}`)';
+const badKey = 'the Idempotency-Key header is not 1–255 visible ASCII characters';
+const badIfMatch = 'If-Match is not * or a list of quoted entity tags';
+/** The answers of a change made under If-Match. */
+const conditional = {
+  412: "If-Match names another version of the task (someone changed it since): nothing was changed; GET it for its current ETag",
+  428: 'REQUIRE_IF_MATCH is on and the request has no If-Match',
+} as const;
 const badBody = {
   413: 'The body is larger than 64 KiB',
   415: 'The body is not declared as application/json, or is sent compressed (Content-Encoding)',
@@ -39,7 +48,10 @@ export const restRoutes: readonly RestRoute[] = [
     status: 200,
     operationId: 'listTasks',
     summary: "List the caller's tasks, newest first: all, or a page at a time",
-    errors: { 400: 'limit is not an integer from 1 to 100, completed is not true or false, or cursor is not one we issued', 401: unauthenticated },
+    errors: {
+      400: 'limit is not an integer from 1 to 100, completed is not true or false, or cursor is not one we issued; or If-None-Match is not * or a list of quoted entity tags',
+      401: unauthenticated,
+    },
     paged: true,
   },
   {
@@ -50,11 +62,11 @@ export const restRoutes: readonly RestRoute[] = [
     operationId: 'createTask',
     summary: 'Create a task',
     errors: {
-      400: 'The title is empty, blank, over 500 characters, or holds NUL or unpaired surrogates',
+      400: `The title is empty, blank, over 500 characters, or holds NUL or unpaired surrogates; or ${badKey}`,
       401: unauthenticated,
-      409: 'The caller has MAX_TASKS_PER_USER tasks already (`{"detail": "Task limit reached"}`)',
+      409: `The caller has MAX_TASKS_PER_USER tasks already (\`{"detail": "Task limit reached"}\`); or ${keyInProgress.charAt(0).toLowerCase()}${keyInProgress.slice(1)}`,
       ...badBody,
-      422: 'The body is not a JSON object, or title is missing or not a string',
+      422: `The body is not a JSON object, or title is missing or not a string; or ${keyReused}`,
     },
   },
   {
@@ -64,7 +76,7 @@ export const restRoutes: readonly RestRoute[] = [
     status: 200,
     operationId: 'getTask',
     summary: 'Get one task',
-    errors: { 400: badId, 401: unauthenticated, 403: forbidden, 404: notFound },
+    errors: { 400: `${badId}; or If-None-Match is not * or a list of quoted entity tags`, 401: unauthenticated, 403: forbidden, 404: notFound },
   },
   {
     field: 'Mutation.setTaskCompleted',
@@ -74,12 +86,14 @@ export const restRoutes: readonly RestRoute[] = [
     operationId: 'setTaskCompleted',
     summary: 'Mark a task completed or not',
     errors: {
-      400: badId,
+      400: `${badId}; or ${badIfMatch}; or ${badKey}`,
       401: unauthenticated,
       403: forbidden,
       404: notFound,
+      409: keyInProgress,
+      ...conditional,
       ...badBody,
-      422: 'The body is not a JSON object, or completed is missing or not a boolean',
+      422: `The body is not a JSON object, or completed is missing or not a boolean; or ${keyReused}`,
     },
   },
   {
@@ -90,12 +104,14 @@ export const restRoutes: readonly RestRoute[] = [
     operationId: 'renameTask',
     summary: 'Rename a task',
     errors: {
-      400: 'The id is not a UUID, or the title is empty, blank, over 500 characters, or holds NUL or unpaired surrogates',
+      400: `The id is not a UUID, or the title is empty, blank, over 500 characters, or holds NUL or unpaired surrogates; or ${badIfMatch}; or ${badKey}`,
       401: unauthenticated,
       403: forbidden,
       404: notFound,
+      409: keyInProgress,
+      ...conditional,
       ...badBody,
-      422: 'The body is not a JSON object, or title is missing or not a string',
+      422: `The body is not a JSON object, or title is missing or not a string; or ${keyReused}`,
     },
   },
   {
@@ -105,7 +121,15 @@ export const restRoutes: readonly RestRoute[] = [
     status: 204,
     operationId: 'deleteTask',
     summary: 'Delete a task',
-    errors: { 400: badId, 401: unauthenticated, 403: forbidden, 404: notFound },
+    errors: {
+      400: `${badId}; or ${badIfMatch}; or ${badKey}`,
+      401: unauthenticated,
+      403: forbidden,
+      404: notFound,
+      409: keyInProgress,
+      ...conditional,
+      422: `${keyReused.charAt(0).toUpperCase()}${keyReused.slice(1)}`,
+    },
   },
 ];
 

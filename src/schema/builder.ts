@@ -7,6 +7,7 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import type { Context } from '../context.js';
+import type { PrismaClient } from '../db/client.js';
 import { UnauthenticatedError } from '../errors.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
@@ -31,7 +32,8 @@ export const builder = new SchemaBuilder<{
     unauthorizedError: () => new UnauthenticatedError(),
   },
   prisma: {
-    client: (ctx) => ctx.prisma,
+    // A transaction's client (an Idempotency-Key's) has every model method the plugin's loaders call.
+    client: (ctx) => ctx.prisma as PrismaClient,
     dmmf: getDatamodel(),
     exposeDescriptions: false,
     onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'error',

@@ -9,12 +9,14 @@ import {
   parsePageSize,
   deleteTaskForUser,
   getTaskForUser,
+  type Precondition,
   listTasksForUser,
   renameTaskForUser,
   setTaskCompletedForUser,
 } from '../resolvers/task.js';
 import { MAX_UNPAGED_TASKS } from '../context.js';
-import { BadUserInputError } from '../errors.js';
+import type { Context } from '../context.js';
+import { BadUserInputError, PreconditionRequiredError } from '../errors.js';
 import { builder } from './builder.js';
 
 const Task = builder.prismaObject('Task', {
@@ -23,6 +25,9 @@ const Task = builder.prismaObject('Task', {
     id: t.exposeID('id'),
     title: t.exposeString('title', { description: '1–500 characters, trimmed.' }),
     completed: t.exposeBoolean('completed'),
+    version: t.exposeInt('version', {
+      description: 'One more on every change. Pass it as `expectedVersion` to change the task only if no one else has since (REST: the ETag).',
+    }),
     userId: t.exposeString('userId', { description: "The owner's user id (the JWT `sub`)." }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -102,8 +107,21 @@ builder.queryFields((t) => {
   };
 });
 
+/**
+ * The condition a change is made under: GraphQL's `expectedVersion`, or a REST route's If-Match. With
+ * REQUIRE_IF_MATCH a change without one is refused.
+ */
+function preconditionOf(expectedVersion: number | null | undefined, ctx: Context): Precondition {
+  const precondition = expectedVersion == null ? ctx.precondition : { versions: [expectedVersion] };
+  if (precondition === undefined && ctx.requireIfMatch) throw new PreconditionRequiredError();
+  return precondition;
+}
+
 builder.mutationFields((t) => {
   const signedIn = t.withAuth({ signedIn: true });
+  const expectedVersion = t.arg.int({
+    description: 'Change the task only if its version is still this one; otherwise PRECONDITION_FAILED and nothing changes.',
+  });
   return {
     createTask: signedIn.prismaField({
       type: 'Task',
@@ -114,21 +132,22 @@ builder.mutationFields((t) => {
     setTaskCompleted: signedIn.prismaField({
       type: 'Task',
       description: 'Marks one of the caller\'s tasks completed or not.',
-      args: { id: t.arg.id({ required: true }), completed: t.arg.boolean({ required: true }) },
-      resolve: (query, _root, { id, completed }, ctx) =>
-        setTaskCompletedForUser(ctx.prisma, ctx.userId, id, completed, query),
+      args: { id: t.arg.id({ required: true }), completed: t.arg.boolean({ required: true }), expectedVersion },
+      resolve: (query, _root, args, ctx) =>
+        setTaskCompletedForUser(ctx.prisma, ctx.userId, args.id, args.completed, query, preconditionOf(args.expectedVersion, ctx)),
     }),
     renameTask: signedIn.prismaField({
       type: 'Task',
       description: 'Changes the title of one of the caller\'s tasks.',
-      args: { id: t.arg.id({ required: true }), title: t.arg.string({ required: true }) },
-      resolve: (query, _root, { id, title }, ctx) => renameTaskForUser(ctx.prisma, ctx.userId, id, title, query),
+      args: { id: t.arg.id({ required: true }), title: t.arg.string({ required: true }), expectedVersion },
+      resolve: (query, _root, args, ctx) =>
+        renameTaskForUser(ctx.prisma, ctx.userId, args.id, args.title, query, preconditionOf(args.expectedVersion, ctx)),
     }),
     deleteTask: signedIn.prismaField({
       type: 'Task',
       description: 'Deletes one of the caller\'s tasks and returns it as it was.',
-      args: { id: t.arg.id({ required: true }) },
-      resolve: (query, _root, { id }, ctx) => deleteTaskForUser(ctx.prisma, ctx.userId, id, query),
+      args: { id: t.arg.id({ required: true }), expectedVersion },
+      resolve: (query, _root, args, ctx) => deleteTaskForUser(ctx.prisma, ctx.userId, args.id, query, preconditionOf(args.expectedVersion, ctx)),
     }),
   };
 });
