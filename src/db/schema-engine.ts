@@ -55,13 +55,17 @@ export async function withSchemaEngine<T>(
     opened.push(adapter);
     return adapter;
   }
-  const engine = await SchemaEngine.new(
-    { datamodels: datamodel ? [[datamodel.path, datamodel.content]] : undefined },
-    () => {},
-    bindMigrationAwareSqlAdapterFactory(tracked),
-  );
+  const bound = bindMigrationAwareSqlAdapterFactory(tracked);
+  const engine = await SchemaEngine.new({ datamodels: datamodel ? [[datamodel.path, datamodel.content]] : undefined }, () => {}, bound);
   try {
     return await use(engine);
+  } catch (error) {
+    // The engine names a driver's error only as "External error id#N"; the driver's own (a lost connection,
+    // say) is kept in the registry, and is what tells a database that is away from a migration that fails.
+    const id = /External error id#(\d+)/.exec((error as Error | null)?.message ?? '')?.[1];
+    const original = id === undefined ? undefined : (bound.errorRegistry.consumeError(Number(id)) as { error?: unknown } | undefined)?.error;
+    if (original !== undefined) throw Object.assign(new Error(`${(error as Error).message}: ${(original as Error).message ?? String(original)}`), { cause: original });
+    throw error;
   } finally {
     engine.free();
     await Promise.all(opened.map((adapter) => adapter.dispose()));

@@ -1,0 +1,230 @@
+/**
+ * Versions and ETags (issue 12): every task's version in its ETag (REST) and `version` (GraphQL); 304 for a
+ * matching If-None-Match; If-Match and `expectedVersion` make a change conditional (412, and exactly one
+ * of two racing changes wins); REQUIRE_IF_MATCH answers 428; a list's ETag moves with every change.
+ */
+import { afterAll, beforeAll } from 'vitest';
+import { createTestApp, describe, expect, test, type TestApp, type TestUser } from './support/fixtures.js';
+
+let api: TestApp;
+beforeAll(async () => {
+  api = await createTestApp();
+});
+afterAll(() => api.close());
+
+async function created(user: TestUser, title = 'a task') {
+  const response = await user.request('POST', '/api/tasks', { body: { title } });
+  expect(response.status).toBe(201);
+  return { id: response.body.id as string, etag: response.headers.get('etag') ?? '' };
+}
+
+describe('ETags on one task', () => {
+  test('POST answers 201 with a strong ETag and Location; the JSON keeps its six keys', async () => {
+    const alice = await api.user('alice');
+    const response = await alice.request('POST', '/api/tasks', { body: { title: 'new' } });
+
+    expect(response.status).toBe(201);
+    expect(response.headers.get('etag')).toBe('"v1"');
+    expect(response.headers.get('location')).toBe(`/api/tasks/${response.body.id}`);
+    expect(Object.keys(response.body).sort()).toEqual(['completed', 'created_at', 'id', 'title', 'updated_at', 'user_id']);
+  });
+
+  test('GET, PATCH and PUT carry the version; each change moves it by one', async () => {
+    const alice = await api.user('alice');
+    const { id } = await created(alice);
+
+    expect((await alice.request('GET', `/api/tasks/${id}`)).headers.get('etag')).toBe('"v1"');
+    const patched = await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true } });
+    expect(patched.headers.get('etag')).toBe('"v2"');
+    const put = await alice.request('PUT', `/api/tasks/${id}`, { body: { title: 'renamed' } });
+    expect(put.headers.get('etag')).toBe('"v3"');
+    expect((await alice.request('GET', `/api/tasks/${id}`)).headers.get('etag')).toBe('"v3"');
+    const graphql = await alice.graphql(`{ task(id: "${id}") { version } }`);
+    expect(graphql.body).toEqual({ data: { task: { version: 3 } } });
+  });
+
+  test('If-None-Match with the current ETag is 304 with no body and the same ETag; a stale one is 200', async () => {
+    const alice = await api.user('alice');
+    const { id, etag } = await created(alice);
+
+    const notModified = await alice.request('GET', `/api/tasks/${id}`, { headers: { 'if-none-match': etag } });
+    expect(notModified.status).toBe(304);
+    expect(notModified.text).toBe('');
+    expect(notModified.headers.get('etag')).toBe(etag);
+    expect((await alice.request('GET', `/api/tasks/${id}`, { headers: { 'if-none-match': `"v9", W/${etag}` } })).status).toBe(304);
+    expect((await alice.request('GET', `/api/tasks/${id}`, { headers: { 'if-none-match': '*' } })).status).toBe(304);
+
+    await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true } });
+    const changed = await alice.request('GET', `/api/tasks/${id}`, { headers: { 'if-none-match': etag } });
+    expect(changed.status).toBe(200);
+    expect(changed.body.completed).toBe(true);
+    expect(changed.headers.get('etag')).toBe('"v2"');
+  });
+
+  test("another user's ETag check is still 403, a missing task 404, a malformed header 400", async () => {
+    const [alice, bob] = await Promise.all([api.user('alice'), api.user('bob')]);
+    const { id, etag } = await created(alice);
+
+    expect((await bob.request('GET', `/api/tasks/${id}`, { headers: { 'if-none-match': etag } })).status).toBe(403);
+    expect((await bob.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': etag } })).status).toBe(403);
+    expect((await alice.request('PATCH', '/api/tasks/00000000-0000-4000-8000-000000000000', { body: { completed: true }, headers: { 'if-match': '"v1"' } })).status).toBe(404);
+    const malformed = await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': 'v1' } });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.detail).toMatch(/If-Match/);
+    expect((await alice.request('GET', `/api/tasks/${id}`)).body.completed).toBe(false);
+  });
+});
+
+describe('If-Match', () => {
+  test('a stale ETag is 412 and changes nothing, on PATCH, PUT and DELETE', async () => {
+    const alice = await api.user('alice');
+    const { id, etag } = await created(alice, 'original');
+    await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true } });
+
+    for (const [method, body] of [['PATCH', { completed: false }], ['PUT', { title: 'overwritten' }], ['DELETE', undefined]] as const) {
+      const stale = await alice.request(method, `/api/tasks/${id}`, { body, headers: { 'if-match': etag } });
+      expect(stale.status, method).toBe(412);
+      expect(stale.body).toEqual({ detail: expect.stringMatching(/changed since you read it/) });
+    }
+    const now = await alice.request('GET', `/api/tasks/${id}`);
+    expect(now.body).toMatchObject({ title: 'original', completed: true });
+    expect(now.headers.get('etag')).toBe('"v2"');
+  });
+
+  test('the current ETag (or one in a list, or *) lets the change through and answers the new ETag', async () => {
+    const alice = await api.user('alice');
+    const { id, etag } = await created(alice);
+
+    const first = await alice.request('PUT', `/api/tasks/${id}`, { body: { title: 'one' }, headers: { 'if-match': etag } });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('etag')).toBe('"v2"');
+    const listed = await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': '"v7", "v2"' } });
+    expect(listed.headers.get('etag')).toBe('"v3"');
+    const any = await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: false }, headers: { 'if-match': '*' } });
+    expect(any.headers.get('etag')).toBe('"v4"');
+    // Weak tags never match If-Match (strong comparison).
+    expect((await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': 'W/"v4"' } })).status).toBe(412);
+    expect((await alice.request('DELETE', `/api/tasks/${id}`, { headers: { 'if-match': '"v4"' } })).status).toBe(204);
+    expect((await alice.request('GET', `/api/tasks/${id}`)).status).toBe(404);
+  });
+
+  test('two concurrent PATCHes with the same If-Match: one 200, one 412', async () => {
+    const alice = await api.user('alice');
+    for (let round = 0; round < 5; round++) {
+      const { id, etag } = await created(alice, `race ${round}`);
+      const answers = await Promise.all([
+        alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': etag } }),
+        alice.request('PUT', `/api/tasks/${id}`, { body: { title: 'winner?' }, headers: { 'if-match': etag } }),
+      ]);
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 412]);
+      expect((await alice.request('GET', `/api/tasks/${id}`)).headers.get('etag')).toBe('"v2"');
+    }
+  });
+
+  test('REQUIRE_IF_MATCH=true: a change without If-Match is 428 (GraphQL: without expectedVersion), with one it proceeds', async () => {
+    const strict = await createTestApp({ database: api.database, env: { REQUIRE_IF_MATCH: 'true' } });
+    try {
+      const carol = await strict.user('carol');
+      const { id, etag } = await created(carol);
+
+      for (const [method, body] of [['PATCH', { completed: true }], ['PUT', { title: 'x' }], ['DELETE', undefined]] as const) {
+        const refused = await carol.request(method, `/api/tasks/${id}`, { body });
+        expect(refused.status, method).toBe(428);
+        expect(refused.body.detail).toMatch(/requires If-Match/);
+      }
+      const viaGraphQL = await carol.graphql(`mutation { renameTask(id: "${id}", title: "x") { id } }`);
+      expect(viaGraphQL.body.errors[0].extensions.code).toBe('PRECONDITION_REQUIRED');
+      expect((await carol.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': etag } })).status).toBe(200);
+      const withVersion = await carol.graphql(`mutation { renameTask(id: "${id}", title: "y", expectedVersion: 2) { version } }`);
+      expect(withVersion.body).toEqual({ data: { renameTask: { version: 3 } } });
+      // Creating needs no condition.
+      expect((await carol.request('POST', '/api/tasks', { body: { title: 'new' } })).status).toBe(201);
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
+describe('expectedVersion on GraphQL', () => {
+  test('a mismatch is PRECONDITION_FAILED and changes nothing; a match changes and bumps the version', async () => {
+    const alice = await api.user('alice');
+    const { id } = await created(alice, 'before');
+
+    for (const mutation of [
+      `setTaskCompleted(id: "${id}", completed: true, expectedVersion: 5) { id }`,
+      `renameTask(id: "${id}", title: "after", expectedVersion: 5) { id }`,
+      `deleteTask(id: "${id}", expectedVersion: 5) { id }`,
+    ]) {
+      const refused = await alice.graphql(`mutation { ${mutation} }`);
+      expect(refused.body).toMatchObject({ data: null, errors: [{ extensions: { code: 'PRECONDITION_FAILED' } }] });
+    }
+    expect((await alice.graphql(`{ task(id: "${id}") { title version } }`)).body).toEqual({ data: { task: { title: 'before', version: 1 } } });
+
+    const renamed = await alice.graphql(`mutation { renameTask(id: "${id}", title: "after", expectedVersion: 1) { title version } }`);
+    expect(renamed.body).toEqual({ data: { renameTask: { title: 'after', version: 2 } } });
+    const deleted = await alice.graphql(`mutation { deleteTask(id: "${id}", expectedVersion: 2) { id } }`);
+    expect(deleted.body).toEqual({ data: { deleteTask: { id } } });
+  });
+
+  test('two concurrent toggles with the same expectedVersion: exactly one wins', async () => {
+    const alice = await api.user('alice');
+    const { id } = await created(alice);
+    const toggle = (completed: boolean) => alice.graphql(`mutation { setTaskCompleted(id: "${id}", completed: ${completed}, expectedVersion: 1) { version } }`);
+
+    const answers = await Promise.all([toggle(true), toggle(false)]);
+
+    expect(answers.filter((a) => a.body.data?.setTaskCompleted?.version === 2)).toHaveLength(1);
+    expect(answers.filter((a) => a.body.errors?.[0]?.extensions?.code === 'PRECONDITION_FAILED')).toHaveLength(1);
+  });
+});
+
+describe("a list's ETag", () => {
+  test('changes with every create, change and delete of the user’s tasks, and only then; 304 while it holds', async () => {
+    const [alice, bob] = await Promise.all([api.user('alice'), api.user('bob')]);
+    const etagOf = async (path = '/api/tasks') => {
+      const response = await alice.request('GET', path);
+      expect(response.status).toBe(200);
+      return response.headers.get('etag') ?? '';
+    };
+    const empty = await etagOf();
+    expect(empty).toMatch(/^"[^"]+"$/);
+    expect(await etagOf()).toBe(empty);
+
+    const { id } = await created(alice);
+    const afterCreate = await etagOf();
+    expect(afterCreate).not.toBe(empty);
+    await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true } });
+    const afterPatch = await etagOf();
+    expect(afterPatch).not.toBe(afterCreate);
+    // Someone else's changes, a refused change and reads leave it alone.
+    await created(bob);
+    await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: false }, headers: { 'if-match': '"v1"' } });
+    await alice.request('GET', `/api/tasks/${id}`);
+    expect(await etagOf()).toBe(afterPatch);
+    expect(await etagOf('/api/tasks?limit=1')).toBe(afterPatch);
+
+    const notModified = await alice.request('GET', '/api/tasks?limit=1', { headers: { 'if-none-match': afterPatch } });
+    expect(notModified.status).toBe(304);
+    expect(notModified.text).toBe('');
+    expect(notModified.headers.get('etag')).toBe(afterPatch);
+    expect((await alice.request('GET', '/api/tasks', { headers: { 'if-none-match': afterPatch } })).status).toBe(304);
+
+    await alice.request('DELETE', `/api/tasks/${id}`);
+    const afterDelete = await alice.request('GET', '/api/tasks', { headers: { 'if-none-match': afterPatch } });
+    expect(afterDelete.status).toBe(200);
+    expect(afterDelete.body).toEqual([]);
+    expect(afterDelete.headers.get('etag')).not.toBe(afterPatch);
+  });
+
+  test('a streamed whole list (more than one chunk) carries it too', async () => {
+    const alice = await api.user('alice');
+    await api.database.prisma.user.create({ data: { id: alice.id } });
+    await api.database.prisma.task.createMany({ data: Array.from({ length: 600 }, (_, i) => ({ userId: alice.id, title: `bulk ${i}` })) });
+
+    const whole = await alice.request('GET', '/api/tasks');
+    expect(whole.body).toHaveLength(600);
+    const etag = whole.headers.get('etag') ?? '';
+    expect(etag).not.toBe('');
+    expect((await alice.request('GET', '/api/tasks', { headers: { 'if-none-match': etag } })).status).toBe(304);
+  });
+});
