@@ -139,7 +139,7 @@ async function migrateUntilDone(db: Database, log: Logger): Promise<void> {
       await migrate(db, log);
       return;
     } catch (error) {
-      if (life.stopping) return;
+      if (stopped.signal.aborted) return;
       if (!isMigrationRetryable(error)) {
         log.fatal({ err: { message: (error as Error).message } }, 'migrations failed');
         process.exit(1);

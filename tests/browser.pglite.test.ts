@@ -100,6 +100,45 @@ describe('the web page', () => {
     // The only console errors are the 401 we provoked.
     expect(errors.filter((e) => !e.includes('401'))).toEqual([]);
   });
+
+  test('a change to a task changed elsewhere is refused, said plainly, and the current task shown', async () => {
+    const token = await signToken({ sub: `web-stale-${Date.now()}` }, { expiresIn: '10m' });
+    const authorization = `Bearer ${token}`;
+    const created = await fetch(`${api.origin}/api/tasks`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'Call the bank' }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    const { page, errors } = await newPage();
+    await page.goto(`${api.origin}/`);
+    await page.getByLabel('Access token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.locator('li .title').allTextContents()).toEqual(['Call the bank']);
+
+    // Another tab renames it; this page still shows the old version.
+    const renamed = await fetch(`${api.origin}/api/tasks/${id}`, {
+      method: 'PUT',
+      headers: { authorization, 'content-type': 'application/json', 'if-match': created.headers.get('etag') ?? '' },
+      body: JSON.stringify({ title: 'Call the bank before noon' }),
+    });
+    expect(renamed.status).toBe(200);
+    await page.getByRole('button', { name: 'Rename' }).click();
+    await page.getByRole('form', { name: 'Rename Call the bank' }).getByLabel('Title').fill('Email the bank');
+    await page.getByRole('button', { name: 'Save' }).click();
+
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('changed elsewhere');
+    await expect.poll(() => page.locator('li .title').allTextContents()).toEqual(['Call the bank before noon']);
+    await screenshot(page, 'web-5-changed-elsewhere');
+    const now = await fetch(`${api.origin}/api/tasks/${id}`, { headers: { authorization } });
+    expect(((await now.json()) as { title: string }).title).toBe('Call the bank before noon');
+
+    // Now current, the page's change goes through.
+    await page.getByLabel('Completed: Call the bank before noon').click();
+    await expect.poll(() => page.getByLabel('Completed: Call the bank before noon').isChecked()).toBe(true);
+    await expect.poll(() => page.getByRole('alert').count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
 });
 
 describe('Swagger UI at /docs', () => {

@@ -183,6 +183,23 @@ describe('CORS', () => {
     expect(response.headers.get('access-control-allow-headers')).toContain('authorization');
   });
 
+  test("a browser on an allowed origin may send the retry headers and read the answers' ETag, Location and Idempotent-Replayed", async () => {
+    const preflight = await api.request('OPTIONS', '/api/tasks/123', {
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'PUT',
+        'access-control-request-headers': 'authorization, content-type, if-match, if-none-match, idempotency-key',
+      },
+    });
+    const allowed = preflight.headers.get('access-control-allow-headers')?.split(',').map((h) => h.trim()) ?? [];
+    expect(allowed).toEqual(expect.arrayContaining(['if-match', 'if-none-match', 'idempotency-key']));
+
+    const alice = await api.user('alice');
+    const created = await alice.request('POST', '/api/tasks', { body: { title: 'x' }, headers: { origin: 'https://app.example.com' } });
+    const exposed = created.headers.get('access-control-expose-headers')?.split(',').map((h) => h.trim()) ?? [];
+    expect(exposed).toEqual(expect.arrayContaining(['etag', 'location', 'idempotent-replayed']));
+  });
+
   test('a preflight from another origin is not allowed', async () => {
     const response = await api.request('OPTIONS', '/api/tasks', {
       headers: { origin: 'https://evil.example', 'access-control-request-method': 'DELETE' },

@@ -109,7 +109,7 @@ describe('Idempotency-Key on REST', () => {
     ['a space', 'a b'],
     ['non-ASCII', 'clé'],
     ['a control character', 'a\tb'],
-  ])('a key with %s is 400 and nothing is written', async ([, key]) => {
+  ] as const)('a key with %s is 400 and nothing is written', async ([, key]) => {
     const alice = await api.user('alice');
     const response = await alice.request('POST', '/api/tasks', { body: { title: 'x' }, headers: keyed(key) });
     expect(response.status).toBe(400);

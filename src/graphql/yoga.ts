@@ -4,7 +4,7 @@
  * without a valid bearer token is answered 401 (over its rate, 429) before Yoga parses or validates anything; the page
  * GraphiQL itself is served without one.
  */
-import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, OperationTypeNode, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticate } from '../auth/request-gate.js';
@@ -78,11 +78,11 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
     // its body stream); anything else, malformed JSON included, as bytes for Yoga to judge.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-      request.rawBody = body as string;
+      request.rawBody = body;
       done(null, parsedObjectOr(body as string));
     });
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
-      request.rawBody = body as Buffer;
+      request.rawBody = body;
       done(null, body);
     });
     scope.setErrorHandler((error, _request, reply) => sendGraphQLError(reply, classifyError(error, { logger, maxBodyBytes: options.maxBodyBytes })));
@@ -162,7 +162,7 @@ function noteMutations(): Plugin<{ req: FastifyRequest }> {
       const operation = (args.document as DocumentNode).definitions.find(
         (d: DefinitionNode) => d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || d.name?.value === args.operationName),
       );
-      if (req.idempotent && operation?.kind === Kind.OPERATION_DEFINITION && operation.operation === 'mutation') req.idempotent.mutation = true;
+      if (req.idempotent && operation?.kind === Kind.OPERATION_DEFINITION && operation.operation === OperationTypeNode.MUTATION) req.idempotent.mutation = true;
     },
   };
 }

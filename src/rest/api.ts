@@ -43,7 +43,7 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
         scope.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
           // A body on GET or DELETE means nothing, whatever it holds.
           if (operation.inputFrom !== 'body') return done(null, undefined);
-          request.rawBody = body as Buffer;
+          request.rawBody = body;
           try {
             done(null, parseJsonBody(request.headers['content-type'], body as Buffer));
           } catch (error) {

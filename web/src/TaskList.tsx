@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { CombinedError } from 'urql';
-import { describeError } from './errors';
+import { describeError, isStale } from './errors';
 import {
   useCreateTaskMutation,
   useDeleteTaskMutation,
@@ -10,20 +10,29 @@ import {
   type TaskFieldsFragment,
 } from './generated/graphql';
 
+/** How a change went: made, refused as made to an outdated task (the page now shows the current one), or failed. */
+type Outcome = 'done' | 'stale' | 'failed';
+
 /** Queries listing tasks are refetched after any mutation that returns a Task, even from an empty list. */
 const context = { additionalTypenames: ['Task'] };
 
 export function TaskList({ onSignInAgain }: { onSignInAgain: () => void }) {
-  const [{ data, fetching, error: loadError }] = useTasksQuery({ context });
+  const [{ data, fetching, error: loadError }, reload] = useTasksQuery({ context });
   const [, createTask] = useCreateTaskMutation();
   const [title, setTitle] = useState('');
   const [error, setError] = useState<{ message: string; signInAgain: boolean } | null>(null);
 
-  /** Runs a mutation; shows its error, if any. Resolves to whether it succeeded. */
-  async function run(mutation: Promise<{ error?: CombinedError | undefined }>): Promise<boolean> {
+  /**
+   * Runs a mutation; shows its error, if any. Changes carry the version the page shows, so one made to a
+   * task changed elsewhere is refused rather than overwriting it; the page then shows the current tasks.
+   */
+  async function run(mutation: Promise<{ error?: CombinedError | undefined }>): Promise<Outcome> {
     const result = await mutation;
     setError(result.error ? describeError(result.error) : null);
-    return !result.error;
+    if (!result.error) return 'done';
+    if (!isStale(result.error)) return 'failed';
+    reload({ requestPolicy: 'network-only' });
+    return 'stale';
   }
 
   const shown = error ?? (loadError ? describeError(loadError) : null);
@@ -34,7 +43,7 @@ export function TaskList({ onSignInAgain }: { onSignInAgain: () => void }) {
         aria-label="New task"
         onSubmit={(event) => {
           event.preventDefault();
-          void run(createTask({ title }, context)).then((ok) => ok && setTitle(''));
+          void run(createTask({ title }, context)).then((outcome) => outcome === 'done' && setTitle(''));
         }}
       >
         <input aria-label="New task title" value={title} onChange={(e) => setTitle(e.target.value)} placeholder="What needs doing?" />
@@ -66,7 +75,7 @@ function TaskItem({
   run,
 }: {
   task: TaskFieldsFragment;
-  run: (mutation: Promise<{ error?: CombinedError | undefined }>) => Promise<boolean>;
+  run: (mutation: Promise<{ error?: CombinedError | undefined }>) => Promise<Outcome>;
 }) {
   const [, setCompleted] = useSetTaskCompletedMutation();
   const [, renameTask] = useRenameTaskMutation();
@@ -80,14 +89,17 @@ function TaskItem({
         type="checkbox"
         aria-label={`Completed: ${task.title}`}
         checked={task.completed}
-        onChange={(e) => void run(setCompleted({ id: task.id, completed: e.target.checked }, context))}
+        onChange={(e) => void run(setCompleted({ id: task.id, completed: e.target.checked, expectedVersion: task.version }, context))}
       />
       {editing ? (
         <form
           aria-label={`Rename ${task.title}`}
           onSubmit={(event) => {
             event.preventDefault();
-            void run(renameTask({ id: task.id, title }, context)).then((ok) => ok && setEditing(false));
+            // Stale: the edit closes on the current title; a bad title stays open to be fixed.
+            void run(renameTask({ id: task.id, title, expectedVersion: task.version }, context)).then(
+              (outcome) => outcome !== 'failed' && setEditing(false),
+            );
           }}
         >
           <input aria-label="Title" value={title} onChange={(e) => setTitle(e.target.value)} />
@@ -97,7 +109,13 @@ function TaskItem({
         <span className="title">{task.title}</span>
       )}
       {!editing && (
-        <button type="button" onClick={() => setEditing(true)}>
+        <button
+          type="button"
+          onClick={() => {
+            setTitle(task.title);
+            setEditing(true);
+          }}
+        >
           Rename
         </button>
       )}

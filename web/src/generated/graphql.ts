@@ -37,11 +37,13 @@ export type MutationCreateTaskArgs = {
 
 
 export type MutationDeleteTaskArgs = {
+  expectedVersion: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
 };
 
 
 export type MutationRenameTaskArgs = {
+  expectedVersion: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
   title: Scalars['String']['input'];
 };
@@ -49,6 +51,7 @@ export type MutationRenameTaskArgs = {
 
 export type MutationSetTaskCompletedArgs = {
   completed: Scalars['Boolean']['input'];
+  expectedVersion: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
 };
 
@@ -102,6 +105,8 @@ export type Task = {
   updatedAt: Scalars['DateTime']['output'];
   /** The owner's user id (the JWT `sub`). */
   userId: Scalars['String']['output'];
+  /** One more on every change. Pass it as `expectedVersion` to change the task only if no one else has since (REST: the ETag). */
+  version: Scalars['Int']['output'];
 };
 
 export type TaskConnection = {
@@ -116,35 +121,37 @@ export type TaskEdge = {
   node: Task;
 };
 
-export type TaskFieldsFragment = { id: string, title: string, completed: boolean, userId: string, createdAt: string, updatedAt: string };
+export type TaskFieldsFragment = { id: string, title: string, completed: boolean, version: number, userId: string, createdAt: string, updatedAt: string };
 
 export type TasksQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type TasksQuery = { tasks: Array<{ id: string, title: string, completed: boolean, userId: string, createdAt: string, updatedAt: string }> };
+export type TasksQuery = { tasks: Array<{ id: string, title: string, completed: boolean, version: number, userId: string, createdAt: string, updatedAt: string }> };
 
 export type CreateTaskMutationVariables = Exact<{
   title: string;
 }>;
 
 
-export type CreateTaskMutation = { createTask: { id: string, title: string, completed: boolean, userId: string, createdAt: string, updatedAt: string } };
+export type CreateTaskMutation = { createTask: { id: string, title: string, completed: boolean, version: number, userId: string, createdAt: string, updatedAt: string } };
 
 export type SetTaskCompletedMutationVariables = Exact<{
   id: string;
   completed: boolean;
+  expectedVersion: number | null | undefined;
 }>;
 
 
-export type SetTaskCompletedMutation = { setTaskCompleted: { id: string, title: string, completed: boolean, userId: string, createdAt: string, updatedAt: string } };
+export type SetTaskCompletedMutation = { setTaskCompleted: { id: string, title: string, completed: boolean, version: number, userId: string, createdAt: string, updatedAt: string } };
 
 export type RenameTaskMutationVariables = Exact<{
   id: string;
   title: string;
+  expectedVersion: number | null | undefined;
 }>;
 
 
-export type RenameTaskMutation = { renameTask: { id: string, title: string, completed: boolean, userId: string, createdAt: string, updatedAt: string } };
+export type RenameTaskMutation = { renameTask: { id: string, title: string, completed: boolean, version: number, userId: string, createdAt: string, updatedAt: string } };
 
 export type DeleteTaskMutationVariables = Exact<{
   id: string;
@@ -160,13 +167,14 @@ export type TaskPageQueryVariables = Exact<{
 }>;
 
 
-export type TaskPageQuery = { taskConnection: { edges: Array<{ cursor: string, node: { id: string, title: string, completed: boolean, userId: string, createdAt: string, updatedAt: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type TaskPageQuery = { taskConnection: { edges: Array<{ cursor: string, node: { id: string, title: string, completed: boolean, version: number, userId: string, createdAt: string, updatedAt: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export const TaskFieldsFragmentDoc = gql`
     fragment TaskFields on Task {
   id
   title
   completed
+  version
   userId
   createdAt
   updatedAt
@@ -195,8 +203,12 @@ export function useCreateTaskMutation() {
   return Urql.useMutation<CreateTaskMutation, CreateTaskMutationVariables>(CreateTaskDocument);
 };
 export const SetTaskCompletedDocument = gql`
-    mutation SetTaskCompleted($id: ID!, $completed: Boolean!) {
-  setTaskCompleted(id: $id, completed: $completed) {
+    mutation SetTaskCompleted($id: ID!, $completed: Boolean!, $expectedVersion: Int) {
+  setTaskCompleted(
+    id: $id
+    completed: $completed
+    expectedVersion: $expectedVersion
+  ) {
     ...TaskFields
   }
 }
@@ -206,8 +218,8 @@ export function useSetTaskCompletedMutation() {
   return Urql.useMutation<SetTaskCompletedMutation, SetTaskCompletedMutationVariables>(SetTaskCompletedDocument);
 };
 export const RenameTaskDocument = gql`
-    mutation RenameTask($id: ID!, $title: String!) {
-  renameTask(id: $id, title: $title) {
+    mutation RenameTask($id: ID!, $title: String!, $expectedVersion: Int) {
+  renameTask(id: $id, title: $title, expectedVersion: $expectedVersion) {
     ...TaskFields
   }
 }
