@@ -72,12 +72,16 @@ interface Request {
   path: string;
   userId: string;
   body?: unknown;
+  /** An Idempotency-Key, unique to this request. */
+  key?: string;
 }
 
 /** What one target (a server and one of its faces) sends and checks for a scenario. */
 interface Flavour {
   server: ServerName;
   face: Face;
+  /** What sets this target apart from the face's plain one (`+ Idempotency-Key`). */
+  variant?: string;
   /** The request the n-th call sends. */
   next(n: number): Request;
   /** Checks one answer; throws if wrong. */
@@ -100,6 +104,9 @@ const pick = <T>(items: readonly T[], n: number): T => {
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
+
+/** Makes this run's Idempotency-Keys unlike any earlier run's on the same database. */
+const runId = Date.now().toString(36);
 
 const creator = (i: number) => `creator${String(i).padStart(3, '0')}`;
 
@@ -272,6 +279,30 @@ function scenarios(f: Fixture): Scenario[] {
   const rest = (server: ServerName, flavour: Omit<Flavour, 'server' | 'face'>): Flavour => ({ server, face: 'REST', ...flavour });
   const both = (flavour: Omit<Flavour, 'server' | 'face'>) => [rest('bare', flavour), rest('ours', flavour)];
   const graphql = (flavour: Omit<Flavour, 'server' | 'face'>): Flavour => ({ server: 'ours', face: 'GraphQL', ...flavour });
+  /** Our REST face sending the same requests, each with an Idempotency-Key of its own (what a key costs a write). */
+  const keyed = (flavour: Omit<Flavour, 'server' | 'face'>): Flavour => ({
+    server: 'ours',
+    face: 'REST',
+    variant: '+ key',
+    ...flavour,
+    next: (n) => ({ ...flavour.next(n), key: `${runId}-${n}` }),
+  });
+
+  const toggle: Omit<Flavour, 'server' | 'face'> = {
+    next: (n) => ({ method: 'PATCH', path: `/api/tasks/${small(n).id}`, userId: small(n).userId, body: { completed: n % 2 === 0 } }),
+    verify: (r, req) => {
+      assert(r.status === 200, `status ${r.status}`);
+      assert((r.body as { completed: boolean }).completed === (req.body as { completed: boolean }).completed, 'not toggled');
+    },
+  };
+  const create: Omit<Flavour, 'server' | 'face'> = {
+    next: (n) => ({ method: 'POST', path: '/api/tasks', userId: maker(n), body: { title: `new ${n}` } }),
+    verify: (r, req) => {
+      assert(r.status === 201, `status ${r.status}`);
+      taskShape(r.body);
+      assert((r.body as { user_id: string }).user_id === req.userId, 'wrong owner');
+    },
+  };
 
   const all: Scenario[] = [
     {
@@ -312,13 +343,7 @@ function scenarios(f: Fixture): Scenario[] {
     {
       name: 'toggle',
       flavours: [
-        ...both({
-          next: (n) => ({ method: 'PATCH', path: `/api/tasks/${small(n).id}`, userId: small(n).userId, body: { completed: n % 2 === 0 } }),
-          verify: (r, req) => {
-            assert(r.status === 200, `status ${r.status}`);
-            assert((r.body as { completed: boolean }).completed === (req.body as { completed: boolean }).completed, 'not toggled');
-          },
-        }),
+        ...[toggle].flatMap((flavour) => [...both(flavour), keyed(flavour)]),
         graphql({
           next: (n) =>
             gql(small(n).userId, `mutation Toggle($id: ID!, $completed: Boolean!) { setTaskCompleted(id: $id, completed: $completed) { ${TASK_FIELDS} } }`, {
@@ -335,14 +360,7 @@ function scenarios(f: Fixture): Scenario[] {
     {
       name: 'create',
       flavours: [
-        ...both({
-          next: (n) => ({ method: 'POST', path: '/api/tasks', userId: maker(n), body: { title: `new ${n}` } }),
-          verify: (r, req) => {
-            assert(r.status === 201, `status ${r.status}`);
-            taskShape(r.body);
-            assert((r.body as { user_id: string }).user_id === req.userId, 'wrong owner');
-          },
-        }),
+        ...[create].flatMap((flavour) => [...both(flavour), keyed(flavour)]),
         graphql({
           next: (n) => gql(maker(n), `mutation Create($title: String!) { createTask(title: $title) { ${TASK_FIELDS} } }`, { title: `new ${n}` }),
           verify: (r, req) => {
@@ -412,6 +430,7 @@ function requestInit(f: Fixture, req: Request) {
     headers: {
       authorization: `Bearer ${f.tokens.get(req.userId) ?? ''}`,
       ...(req.body !== undefined && { 'content-type': 'application/json' }),
+      ...(req.key !== undefined && { 'idempotency-key': req.key }),
     },
     ...(req.body !== undefined && { body: JSON.stringify(req.body) }),
   };
@@ -492,7 +511,8 @@ async function settle(server: Server) {
   }
 }
 
-const targetName = (flavour: Flavour) => (flavour.server === 'bare' ? 'bare (REST)' : `ours ${flavour.face}`);
+const targetName = (flavour: Flavour) =>
+  flavour.server === 'bare' ? 'bare (REST)' : `ours ${flavour.face}${flavour.variant ? ` ${flavour.variant}` : ''}`;
 
 // -------------------------------------------------------------------------------------------------- main
 

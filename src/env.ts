@@ -35,8 +35,8 @@ const envSchema = z.object({
     z.string().transform((value, ctx) => {
       const match = /^(\d+)\s*(s|m|h|d)?$/.exec(value.trim());
       const ms = match ? Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'] : 0;
-      if (ms >= 1_000) return ms;
-      ctx.addIssue({ code: 'custom', message: 'must be a duration of at least 1 s: seconds, or a number with s, m, h or d (24h)' });
+      if (ms >= 1_000 && ms <= 366 * 86_400_000) return ms;
+      ctx.addIssue({ code: 'custom', message: 'must be a duration from 1 s to 366 d: seconds, or a number with s, m, h or d (24h)' });
       return z.NEVER;
     }),
     86_400_000,

@@ -210,10 +210,14 @@ export function sendDetail(reply: FastifyReply, error: AppError): FastifyReply {
   return reply.code(error.status).headers(error.headers).type(JSON_TYPE).send(detailBody(error));
 }
 
+/** The /graphql body of an error raised outside GraphQL's execution. */
+export function graphqlErrorBody(error: AppError): string {
+  return JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] });
+}
+
 /** Answers /graphql with an error raised before GraphQL ran (authentication, body limits). */
 export function sendGraphQLError(reply: FastifyReply, error: AppError): FastifyReply {
-  const body = JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] });
-  return reply.code(error.status).headers(error.headers).type(JSON_TYPE).send(body);
+  return reply.code(error.status).headers(error.headers).type(JSON_TYPE).send(graphqlErrorBody(error));
 }
 
 /**

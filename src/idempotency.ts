@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db, PrismaClient } from './db/client.js';
+import { isWriteConflict } from './db/unavailable.js';
 import { BadUserInputError, IdempotencyKeyInProgressError, IdempotencyKeyReusedError } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -27,7 +28,10 @@ export interface IdempotentRequest {
   ttlMs: number;
 }
 
-/** What the work produced, and whether it is an outcome to replay (an error wrote nothing and is not stored). */
+/**
+ * What the work produced, and whether it is an outcome to replay. One that is not (an error: nothing was
+ * done) is answered as it is, and everything the work wrote is rolled back.
+ */
 export interface Outcome {
   response: StoredResponse;
   store: boolean;
@@ -63,42 +67,65 @@ export async function runIdempotent(
   work: (transaction: Db) => Promise<Outcome>,
 ): Promise<{ response: StoredResponse; replayed: boolean }> {
   const { userId, key, fingerprint, ttlMs } = request;
-  return prisma.$transaction(
-    async (tx) => {
-      // Held until commit; a second request with the key does not wait behind it but is told (409).
-      const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`
-        SELECT pg_try_advisory_xact_lock(hashtextextended(${userId} || chr(10) || ${key}, 0)) AS locked`;
-      if (!lock?.locked) throw new IdempotencyKeyInProgressError();
-      const stored = await tx.idempotencyKey.findUnique({ where: { userId_key: { userId, key } } });
-      if (stored && stored.createdAt.getTime() > Date.now() - ttlMs) {
-        if (stored.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
-        return { response: { status: stored.status, headers: stored.headers as Record<string, string>, body: stored.body }, replayed: true };
-      }
-      const { response, store } = await work(tx);
-      if (store) {
-        const row = { fingerprint, status: response.status, headers: response.headers, body: response.body, createdAt: new Date() };
-        await tx.idempotencyKey.upsert({ where: { userId_key: { userId, key } }, create: { userId, key, ...row }, update: row });
-      }
-      return { response, replayed: false };
-    },
-    // A keyed write waits for a connection as long as any request may, and runs no longer than one.
-    { maxWait: 10_000, timeout: 30_000 },
-  );
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await prisma.$transaction(
+        async (tx) => {
+          // Held until commit; a second request with the key does not wait behind it but is told (409).
+          const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`
+            SELECT pg_try_advisory_xact_lock(hashtextextended(${userId} || chr(10) || ${key}, 0)) AS locked`;
+          if (!lock?.locked) throw new IdempotencyKeyInProgressError();
+          const stored = await tx.idempotencyKey.findUnique({ where: { userId_key: { userId, key } } });
+          if (stored && stored.createdAt.getTime() > Date.now() - ttlMs) {
+            if (stored.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
+            return { response: { status: stored.status, headers: stored.headers as Record<string, string>, body: stored.body }, replayed: true };
+          }
+          const { response, store } = await work(tx);
+          // Not to be stored: an answer that says nothing was done, so nothing may stay done.
+          if (!store) throw new Unstored(response);
+          const row = { fingerprint, status: response.status, headers: response.headers, body: response.body, createdAt: new Date() };
+          await tx.idempotencyKey.upsert({ where: { userId_key: { userId, key } }, create: { userId, key, ...row }, update: row });
+          return { response, replayed: false };
+        },
+        // Read committed whatever the server's default: after the lock, the lookup must see the commit that released it.
+        // A keyed write waits for a connection as long as any request may, and runs no longer than one.
+        { isolationLevel: 'ReadCommitted', maxWait: 10_000, timeout: 30_000 },
+      );
+    } catch (error) {
+      if (error instanceof Unstored) return { response: error.response, replayed: false };
+      // A write conflict or deadlock rolled everything back: run it again, twice at most, then answer 503.
+      if (attempt < 3 && isWriteConflict(error)) continue;
+      throw error;
+    }
+  }
 }
+
+/** Carries an answer out of a transaction that is rolled back. */
+class Unstored extends Error {
+  constructor(readonly response: StoredResponse) {
+    super('not stored');
+  }
+}
+
 
 /** Deletes expired keys, a batch at a time along the created_at index; returns how many. */
 export async function pruneIdempotencyKeys(prisma: PrismaClient, ttlMs: number, batch = 5_000): Promise<number> {
   const before = new Date(Date.now() - ttlMs);
   let total = 0;
   for (;;) {
+    // Rows found along the created_at index, deleted by their physical address (a tid scan, no join).
     const deleted = await prisma.$executeRaw`
-      DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys WHERE created_at < ${before} LIMIT ${batch})`;
+      DELETE FROM idempotency_keys
+      WHERE ctid = ANY(ARRAY(SELECT ctid FROM idempotency_keys WHERE created_at < ${before} LIMIT ${batch}))`;
     total += deleted;
     if (deleted < batch) return total;
   }
 }
 
-/** Prunes now and then every `everyMs` (at most 10 minutes) until stopped; a failed pass is logged and retried next time. */
+/**
+ * Prunes a minute after start and then every `everyMs` (at most 10 minutes) until stopped; a failed pass is
+ * logged and tried again next time. Every instance prunes: passes that overlap delete nothing twice.
+ */
 export function schedulePruning(prisma: PrismaClient, ttlMs: number, logger: Logger, everyMs = Math.min(ttlMs, 600_000)): () => void {
   const prune = () =>
     pruneIdempotencyKeys(prisma, ttlMs).then(
@@ -107,7 +134,12 @@ export function schedulePruning(prisma: PrismaClient, ttlMs: number, logger: Log
       },
       (error: unknown) => logger.warn({ err: { message: (error as Error).message } }, 'pruning idempotency keys failed'),
     );
+  const first = setTimeout(() => void prune(), Math.min(everyMs, 60_000));
   const timer = setInterval(() => void prune(), everyMs);
+  first.unref();
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
 }

@@ -75,6 +75,17 @@ describe('ETags on one task', () => {
   });
 });
 
+describe('versions move with every update', () => {
+  test('also one made outside the API (an older instance, a hand-written UPDATE): an If-Match from before it fails', async () => {
+    const alice = await api.user('alice');
+    const { id, etag } = await created(alice);
+    await api.database.prisma.$executeRaw`UPDATE tasks SET title = 'by hand' WHERE id = ${id}::uuid`;
+
+    expect((await alice.request('GET', `/api/tasks/${id}`)).headers.get('etag')).toBe('"v2"');
+    expect((await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': etag } })).status).toBe(412);
+  });
+});
+
 describe('If-Match', () => {
   test('a stale ETag is 412 and changes nothing, on PATCH, PUT and DELETE', async () => {
     const alice = await api.user('alice');
@@ -108,6 +119,16 @@ describe('If-Match', () => {
     expect((await alice.request('GET', `/api/tasks/${id}`)).status).toBe(404);
   });
 
+  test('entity tags are compared exactly: "v01" is not "v1"; a comma inside a tag does not split it', async () => {
+    const alice = await api.user('alice');
+    const { id } = await created(alice);
+
+    expect((await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': '"v01"' } })).status).toBe(412);
+    expect((await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': '"a,b", "v1"' } })).status).toBe(200);
+    // A malformed If-None-Match is ignored (the answer is the task), a malformed If-Match refused.
+    expect((await alice.request('GET', `/api/tasks/${id}`, { headers: { 'if-none-match': 'v2' } })).status).toBe(200);
+  });
+
   test('two concurrent PATCHes with the same If-Match: one 200, one 412', async () => {
     const alice = await api.user('alice');
     for (let round = 0; round < 5; round++) {
@@ -137,6 +158,12 @@ describe('If-Match', () => {
       expect((await carol.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': etag } })).status).toBe(200);
       const withVersion = await carol.graphql(`mutation { renameTask(id: "${id}", title: "y", expectedVersion: 2) { version } }`);
       expect(withVersion.body).toEqual({ data: { renameTask: { version: 3 } } });
+      // The id, the task's owner and its existence are checked first.
+      const [erin] = [await strict.user('erin')];
+      expect((await carol.request('PATCH', '/api/tasks/nope', { body: { completed: true } })).status).toBe(400);
+      expect((await erin.request('PATCH', `/api/tasks/${id}`, { body: { completed: true } })).status).toBe(403);
+      expect((await carol.request('DELETE', '/api/tasks/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+      expect((await carol.request('PUT', `/api/tasks/${id}`, { body: { title: ' ' } })).status).toBe(400);
       // Creating needs no condition.
       expect((await carol.request('POST', '/api/tasks', { body: { title: 'new' } })).status).toBe(201);
     } finally {
@@ -189,6 +216,8 @@ describe("a list's ETag", () => {
     const empty = await etagOf();
     expect(empty).toMatch(/^"[^"]+"$/);
     expect(await etagOf()).toBe(empty);
+    // Another user at the same count of changes has another ETag.
+    expect((await bob.request('GET', '/api/tasks')).headers.get('etag')).not.toBe(empty);
 
     const { id } = await created(alice);
     const afterCreate = await etagOf();

@@ -201,6 +201,31 @@ describe('Idempotency-Key on GraphQL', () => {
     expect(await api.database.prisma.idempotencyKey.count({ where: { userId: alice.id, key: 'g4' } })).toBe(0);
   });
 
+  test('a keyed mutation whose second field fails answers without data, and its first field is rolled back', async () => {
+    const alice = await api.user('alice');
+    const mutation = 'mutation { a: createTask(title: "first") { id } b: setTaskCompleted(id: "not-a-uuid", completed: true) { id } }';
+    const failed = await post(alice, mutation, 'g6');
+
+    expect(failed.body.data).toBeNull();
+    expect(failed.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(await countTasks(alice)).toBe(0);
+    // Nothing stored either: the retry runs again (and fails again, writing nothing).
+    expect((await post(alice, mutation, 'g6')).body.data).toBeNull();
+    expect(await countTasks(alice)).toBe(0);
+  });
+
+  test('a keyed mutation asked for as an event stream is refused, and nothing is written', async () => {
+    const alice = await api.user('alice');
+    const response = await alice.request('POST', '/graphql', {
+      body: { query: 'mutation { createTask(title: "streamed") { id } }' },
+      headers: keyed('g7', { accept: 'text/event-stream' }),
+    });
+
+    expect(response.status).toBe(400);
+    expect(response.body.errors[0].message).toMatch(/answered as JSON/);
+    expect(await countTasks(alice)).toBe(0);
+  });
+
   test('20 concurrent keyed mutations: one task; every answer identical or IDEMPOTENCY_KEY_IN_PROGRESS (409)', async () => {
     const alice = await api.user('alice');
     const answers = await Promise.all(Array.from({ length: 20 }, () => post(alice, 'mutation { createTask(title: "r") { id } }', 'g5')));

@@ -7,11 +7,25 @@ import { GraphQLError } from 'graphql';
  * messages and Node's socket error codes, possibly wrapped as `cause`.
  */
 
-/** Prisma: can't reach, timed out, socket timeout, connection closed, pool timeout, too many connections, table missing. */
-const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2021', 'P2024', 'P2037']);
-const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'TableDoesNotExist']);
-/** SQLSTATE: admin/crash shutdown, cannot connect now, statement timeout (class 08, connection, and 53, out of resources, below). */
-const SQLSTATES = new Set(['57P01', '57P02', '57P03', '57014']);
+/**
+ * Prisma: can't reach, timed out, socket timeout, connection closed, pool timeout, too many connections,
+ * table missing; a transaction that could not start or finish in time (P2028), a write conflict or
+ * deadlock (P2034): each was rolled back, and a retry may go through.
+ */
+const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2021', 'P2024', 'P2028', 'P2034', 'P2037']);
+const ADAPTER_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+  'TableDoesNotExist',
+  'TransactionWriteConflict',
+]);
+/**
+ * SQLSTATE: admin/crash shutdown, cannot connect now, statement timeout, serialization failure, deadlock
+ * (class 08, connection, and 53, out of resources, below).
+ */
+const SQLSTATES = new Set(['57P01', '57P02', '57P03', '57014', '40001', '40P01']);
 /**
  * SQLSTATE classes: 08 connection exceptions; 53 insufficient resources (disk full, out of memory, too
  * many connections): the database cannot write or work now, which waiting may mend.
@@ -42,6 +56,16 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   if (!(error instanceof GraphQLError) && typeof e.message === 'string' && PG_MESSAGES.test(e.message)) return true;
   const adapterError = (e.meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError;
   return [e.cause, e.originalError, adapterError].some((inner) => isDatabaseUnavailable(inner, depth + 1));
+}
+
+/** Whether a transaction failed on a write conflict or deadlock (rolled back: running it again is safe). */
+export function isWriteConflict(error: unknown, depth = 0): boolean {
+  if (error === null || typeof error !== 'object' || depth > 8) return false;
+  const e = error as { code?: unknown; originalCode?: unknown; kind?: unknown; cause?: unknown; originalError?: unknown; meta?: unknown };
+  if ([e.code, e.originalCode].some((code) => code === 'P2034' || code === '40001' || code === '40P01')) return true;
+  if (e.kind === 'TransactionWriteConflict') return true;
+  const adapterError = (e.meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError;
+  return [e.cause, e.originalError, adapterError].some((inner) => isWriteConflict(inner, depth + 1));
 }
 
 /**

@@ -4,13 +4,13 @@
  * without a valid bearer token is answered 401 (over its rate, 429) before Yoga parses or validates anything; the page
  * GraphiQL itself is served without one.
  */
-import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, OperationTypeNode, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, OperationTypeNode, getOperationAST, parse, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticate } from '../auth/request-gate.js';
 import { clientGoneOf, createContext, type Context, type ContextDependencies } from '../context.js';
 import type { GraphQLConfig } from '../env.js';
-import { classifyError, INTERNAL_ERROR_MESSAGE, JSON_TYPE, maskGraphQLError, sendGraphQLError } from '../errors.js';
+import { BadUserInputError, classifyError, graphqlErrorBody, INTERNAL_ERROR_MESSAGE, JSON_TYPE, maskGraphQLError, sendGraphQLError } from '../errors.js';
 import { inlinePageCsp } from '../http/security-headers.js';
 import { fingerprintOf, idempotencyKeyOf, runIdempotent } from '../idempotency.js';
 import type { Logger } from '../logger.js';
@@ -68,7 +68,6 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
       !config.introspection && disableIntrospection(),
       refuseSubscriptions(),
       countOperations(metrics),
-      noteMutations(),
       useCompiledExecution(),
     ],
   });
@@ -95,19 +94,38 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
       url: GRAPHQL_PATH,
       handler: async (request, reply) => {
         const key = request.method === 'POST' ? idempotencyKeyOf(request.headers) : undefined;
-        if (key === undefined) return answer(request, reply);
-        // A keyed POST: Yoga runs in the key's transaction, and a mutation's answer is stored with its writes.
+        // The key makes changes safe to retry; a query is safe already, and runs as any other.
+        if (key === undefined || !isMutation(request.body)) return answer(request, reply);
+        // A keyed mutation: Yoga runs in the key's transaction, and its answer is stored with its writes.
         const fingerprint = fingerprintOf(request.method, request.url, request.rawBody);
         const { idempotencyKeyTtlMs: ttlMs, prisma } = contextDependencies;
+        // Yoga's headers go out with its answer (a 503's Retry-After); only the answer's type is stored and replayed.
+        let liveHeaders: Record<string, string> = {};
         const { response, replayed } = await runIdempotent(prisma, { userId: request.userId ?? '', key, fingerprint, ttlMs }, async (transaction) => {
-          request.idempotent = { transaction, mutation: false };
+          request.idempotent = { transaction };
           const yogaResponse = await yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply });
+          const headers: Record<string, string> = {};
+          // Yoga's streamed answers keep their names' case (Content-Type).
+          yogaResponse.headers.forEach((value, name) => {
+            if (name.toLowerCase() !== 'content-length') headers[name.toLowerCase()] = value;
+          });
+          liveHeaders = headers;
+          const type = headers['content-type'] ?? '';
+          if (!/^application\/(graphql-response\+)?json/.test(type)) {
+            // An event stream or multipart answer cannot be stored whole: nothing is done, and the client is told why.
+            await yogaResponse.text();
+            liveHeaders = {};
+            const error = new BadUserInputError('A request with an Idempotency-Key is answered as JSON: send Accept: application/json');
+            return { response: { status: 400, headers: { 'content-type': JSON_TYPE }, body: graphqlErrorBody(error) }, store: false };
+          }
           const body = await yogaResponse.text();
-          const stored = { status: yogaResponse.status, headers: { 'content-type': yogaResponse.headers.get('content-type') ?? JSON_TYPE }, body };
-          // Stored when a mutation did something: an answer with errors only wrote nothing, and a retry may run again.
-          return { response: stored, store: request.idempotent.mutation && stored.status === 200 && madeChanges(body) };
+          // Stored, with the writes, when the mutation did something; an answer without data says nothing was
+          // done, and nothing stays done (a field that wrote before another failed is rolled back).
+          const store = yogaResponse.status === 200 && madeChanges(body);
+          return { response: { status: yogaResponse.status, headers: { 'content-type': type }, body }, store };
         });
         if (replayed) reply.header('idempotent-replayed', 'true');
+        else reply.headers(liveHeaders);
         return reply.code(response.status).headers(response.headers).send(response.body);
       },
     });
@@ -144,6 +162,18 @@ function isGraphiQLPageRequest(request: FastifyRequest): boolean {
   return (request.method === 'GET' || request.method === 'HEAD') && (request.headers.accept ?? '').includes('text/html');
 }
 
+/** Whether a request's body asks for a mutation (an unparsable one is Yoga's to answer). */
+function isMutation(body: unknown): boolean {
+  const { query, operationName } = (body ?? {}) as { query?: unknown; operationName?: unknown };
+  if (typeof query !== 'string') return false;
+  try {
+    const operation = getOperationAST(parse(query), typeof operationName === 'string' ? operationName : undefined);
+    return operation?.operation === OperationTypeNode.MUTATION;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether a mutation's answer has data from at least one of its fields (so something was written). */
 function madeChanges(body: string): boolean {
   try {
@@ -152,19 +182,6 @@ function madeChanges(body: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Marks a keyed request that runs a mutation: only its answer is stored for the key. */
-function noteMutations(): Plugin<{ req: FastifyRequest }> {
-  return {
-    onExecute({ args }) {
-      const { req } = args.contextValue;
-      const operation = (args.document as DocumentNode).definitions.find(
-        (d: DefinitionNode) => d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || d.name?.value === args.operationName),
-      );
-      if (req.idempotent && operation?.kind === Kind.OPERATION_DEFINITION && operation.operation === OperationTypeNode.MUTATION) req.idempotent.mutation = true;
-    },
-  };
 }
 
 function disableIntrospection(): Plugin {

@@ -7,30 +7,34 @@
  * GET's If-None-Match a match", and the writes need If-Match's strong comparison turned into the versions
  * the update's WHERE may accept, so the check and the change are one statement.
  */
+import { createHash } from 'node:crypto';
 import { BadUserInputError } from '../errors.js';
 import type { Precondition } from '../resolvers/task.js';
 
 export const taskEtag = (version: number): string => `"v${version}"`;
-export const listEtag = (changeCount: bigint): string => `"l${changeCount}"`;
+/** The user is part of it, so no cache keyed by URL alone could take one user's list for another's. */
+export const listEtag = (userId: string, changeCount: bigint): string =>
+  `"l${changeCount}.${createHash('sha256').update(userId).digest('base64url').slice(0, 10)}"`;
 
 interface EntityTag {
   weak: boolean;
   opaque: string;
 }
 
-/** `*` or a comma-separated list of `"…"` / `W/"…"`; anything else is a 400 rather than a silent mismatch. */
-function parseEntityTags(value: string, header: string): '*' | EntityTag[] {
+/** One entity tag and the separator after it (RFC 9110 §8.8.3: the opaque part may hold commas). */
+const ENTITY_TAG = /[ \t]*(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*(?:,|$)/y;
+
+/** `*` or a comma-separated list of `"…"` / `W/"…"`; anything else is undefined (malformed). */
+function parseEntityTags(value: string): '*' | EntityTag[] | undefined {
   if (value.trim() === '*') return '*';
   const tags: EntityTag[] = [];
-  for (const item of value.split(',')) {
-    const part = item.trim();
-    if (part === '') continue;
-    const match = /^(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"$/.exec(part);
-    if (!match) throw new BadUserInputError(`${header} must be * or a list of quoted entity tags, as in ${header}: "v3"`);
+  ENTITY_TAG.lastIndex = 0;
+  while (ENTITY_TAG.lastIndex < value.length) {
+    const match = ENTITY_TAG.exec(value);
+    if (!match) return undefined;
     tags.push({ weak: match[1] !== undefined, opaque: match[2] ?? '' });
   }
-  if (tags.length === 0) throw new BadUserInputError(`${header} must be * or a list of quoted entity tags, as in ${header}: "v3"`);
-  return tags;
+  return tags.length > 0 ? tags : undefined;
 }
 
 /**
@@ -39,19 +43,22 @@ function parseEntityTags(value: string, header: string): '*' | EntityTag[] {
  */
 export function ifMatchPrecondition(header: string | string[] | undefined): Precondition {
   if (header === undefined) return undefined;
-  const tags = parseEntityTags(String(header), 'If-Match');
+  const tags = parseEntityTags(String(header));
+  // Ignoring it would make the change unconditional: refused instead.
+  if (tags === undefined) throw new BadUserInputError('If-Match must be * or a list of quoted entity tags, as in If-Match: "v3"');
   if (tags === '*') return 'any';
   const versions: number[] = [];
   for (const { weak, opaque } of tags) {
-    const match = /^v(\d{1,9})$/.exec(opaque);
+    // Exactly as taskEtag writes them: "v03" is not "v3".
+    const match = /^v([1-9]\d{0,8})$/.exec(opaque);
     if (!weak && match) versions.push(Number(match[1]));
   }
   return { versions };
 }
 
-/** Whether a GET's If-None-Match names `etag` (weak comparison), so the answer is 304. */
+/** Whether a GET's If-None-Match names `etag` (weak comparison), so the answer is 304. A malformed one is ignored. */
 export function noneMatch(header: string | string[] | undefined, etag: string): boolean {
   if (header === undefined) return false;
-  const tags = parseEntityTags(String(header), 'If-None-Match');
-  return tags === '*' || tags.some(({ opaque }) => `"${opaque}"` === etag);
+  const tags = parseEntityTags(String(header));
+  return tags === '*' || (tags?.some(({ opaque }) => `"${opaque}"` === etag) ?? false);
 }

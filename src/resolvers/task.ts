@@ -1,5 +1,5 @@
 import type { Db } from '../db/client.js';
-import { BadUserInputError, ForbiddenError, NotFoundError, PreconditionFailedError, QuotaExceededError } from '../errors.js';
+import { BadUserInputError, ForbiddenError, NotFoundError, PreconditionFailedError, PreconditionRequiredError, QuotaExceededError } from '../errors.js';
 import { Prisma, type Task } from '../generated/prisma/client.js';
 
 /** The selection plugin-prisma plans for the GraphQL fields asked for; spread it into every query. */
@@ -7,9 +7,10 @@ export type TaskQuery = { select?: Prisma.TaskSelect; include?: Prisma.TaskInclu
 
 /**
  * A change's condition on the task's version: the versions it may apply to (an If-Match list, or GraphQL's
- * `expectedVersion`), or 'any' (`If-Match: *`: the task must exist, as it must anyway). Undefined: none.
+ * `expectedVersion`), or 'any' (`If-Match: *`: the task must exist, as it must anyway). Undefined: none;
+ * 'missing': none, where REQUIRE_IF_MATCH asks for one (428, once the task is known to be the caller's).
  */
-export type Precondition = { versions: readonly number[] } | 'any' | undefined;
+export type Precondition = { versions: readonly number[] } | 'any' | 'missing' | undefined;
 
 /** Longest title, in characters (code points) as PostgreSQL's varchar(500) counts them. */
 export const MAX_TITLE_LENGTH = 500;
@@ -170,6 +171,7 @@ export async function renameTaskForUser(prisma: Db, userId: string, id: string, 
 
 export async function deleteTaskForUser(prisma: Db, userId: string, id: string, query: TaskQuery, precondition?: Precondition) {
   const taskId = parseTaskId(id);
+  if (precondition === 'missing') return failUnconditional(prisma, userId, taskId);
   try {
     return await prisma.task.delete({ ...query, where: ownTask(userId, taskId, precondition) });
   } catch (error) {
@@ -190,8 +192,10 @@ async function updateOwnTask(
   query: TaskQuery,
   precondition: Precondition,
 ) {
+  if (precondition === 'missing') return failUnconditional(prisma, userId, taskId);
   try {
-    return await prisma.task.update({ ...query, where: ownTask(userId, taskId, precondition), data: { ...data, version: { increment: 1 } } });
+    // The version moves in the same statement, by a trigger (see the versions_and_idempotency migration).
+    return await prisma.task.update({ ...query, where: ownTask(userId, taskId, precondition), data });
   } catch (error) {
     if (isRecordNotFound(error)) return failUnchanged(prisma, userId, taskId, precondition);
     throw error;
@@ -205,6 +209,12 @@ function ownTask(userId: string, taskId: string, precondition: Precondition): Pr
 /** Called when a change found nothing to change: 412 if the caller's task is there at another version, else 403 or 404. */
 async function failUnchanged(prisma: Db, userId: string, taskId: string, precondition: Precondition): Promise<never> {
   if (typeof precondition === 'object' && (await prisma.task.count({ where: { id: taskId, userId } })) > 0) throw new PreconditionFailedError();
+  return failMissingOrForeign(prisma, taskId);
+}
+
+/** A change without the condition REQUIRE_IF_MATCH asks for: 428 for the caller's task, else 403 or 404 as always. */
+async function failUnconditional(prisma: Db, userId: string, taskId: string): Promise<never> {
+  if ((await prisma.task.count({ where: { id: taskId, userId } })) > 0) throw new PreconditionRequiredError();
   return failMissingOrForeign(prisma, taskId);
 }
 

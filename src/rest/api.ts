@@ -33,6 +33,20 @@ export interface RestApiOptions {
 export async function useRestApi(app: FastifyInstance, options: RestApiOptions): Promise<void> {
   const { authenticate, contextDependencies, metrics } = options;
   const { prisma, idempotencyKeyTtlMs } = contextDependencies;
+  /**
+   * The list's version, one read shared by a user's lists that ask while it is on its way: a flood of one
+   * user's lists costs one read, not one each (on the embedded database, each would hold up every other
+   * request). Still read before each of their lists, so an ETag is never newer than its list.
+   */
+  const versionReads = new Map<string, Promise<bigint>>();
+  const listVersion = (userId: string): Promise<bigint> => {
+    let read = versionReads.get(userId);
+    if (!read) {
+      read = listVersionForUser(prisma, userId).finally(() => versionReads.delete(userId));
+      versionReads.set(userId, read);
+    }
+    return read;
+  };
   const operations = deriveRestOperations(options.schema);
   await app.register(async (api) => {
     api.addHook('onRequest', authenticate);
@@ -65,7 +79,7 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
     const userId = request.userId ?? '';
     if (operation.route.paged) {
       // Read before the list: a change in between makes the next If-None-Match miss, never match a stale list.
-      const etag = listEtag(await listVersionForUser(prisma, userId));
+      const etag = listEtag(userId, await listVersion(userId));
       reply.header('etag', etag);
       if (noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
       if (variables.limit == null) return stream(operation, request, reply, variables);

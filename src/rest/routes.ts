@@ -49,7 +49,7 @@ export const restRoutes: readonly RestRoute[] = [
     operationId: 'listTasks',
     summary: "List the caller's tasks, newest first: all, or a page at a time",
     errors: {
-      400: 'limit is not an integer from 1 to 100, completed is not true or false, or cursor is not one we issued; or If-None-Match is not * or a list of quoted entity tags',
+      400: 'limit is not an integer from 1 to 100, completed is not true or false, or cursor is not one we issued',
       401: unauthenticated,
     },
     paged: true,
@@ -76,7 +76,7 @@ export const restRoutes: readonly RestRoute[] = [
     status: 200,
     operationId: 'getTask',
     summary: 'Get one task',
-    errors: { 400: `${badId}; or If-None-Match is not * or a list of quoted entity tags`, 401: unauthenticated, 403: forbidden, 404: notFound },
+    errors: { 400: badId, 401: unauthenticated, 403: forbidden, 404: notFound },
   },
   {
     field: 'Mutation.setTaskCompleted',

@@ -16,7 +16,7 @@ import {
 } from '../resolvers/task.js';
 import { MAX_UNPAGED_TASKS } from '../context.js';
 import type { Context } from '../context.js';
-import { BadUserInputError, PreconditionRequiredError } from '../errors.js';
+import { BadUserInputError } from '../errors.js';
 import { builder } from './builder.js';
 
 const Task = builder.prismaObject('Task', {
@@ -109,12 +109,11 @@ builder.queryFields((t) => {
 
 /**
  * The condition a change is made under: GraphQL's `expectedVersion`, or a REST route's If-Match. With
- * REQUIRE_IF_MATCH a change without one is refused.
+ * REQUIRE_IF_MATCH a change without one is refused (after the checks on its id and title).
  */
 function preconditionOf(expectedVersion: number | null | undefined, ctx: Context): Precondition {
   const precondition = expectedVersion == null ? ctx.precondition : { versions: [expectedVersion] };
-  if (precondition === undefined && ctx.requireIfMatch) throw new PreconditionRequiredError();
-  return precondition;
+  return precondition === undefined && ctx.requireIfMatch ? 'missing' : precondition;
 }
 
 builder.mutationFields((t) => {

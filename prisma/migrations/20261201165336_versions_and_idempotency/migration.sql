@@ -20,6 +20,16 @@ CREATE TABLE "idempotency_keys" (
 -- CreateIndex
 CREATE INDEX "idempotency_keys_created_at_idx" ON "idempotency_keys"("created_at");
 
+-- A task's version moves with every update, whoever makes it (an older instance during a rolling deploy,
+-- a hand-written UPDATE): an If-Match on the version read can never pass over a change it did not see.
+CREATE FUNCTION "bump_task_version"() RETURNS trigger LANGUAGE plpgsql AS E'
+BEGIN
+  NEW."version" := OLD."version" + 1\073
+  RETURN NEW\073
+END';
+
+CREATE TRIGGER "tasks_bump_version" BEFORE UPDATE ON "tasks" FOR EACH ROW EXECUTE FUNCTION "bump_task_version"();
+
 -- Each user's change counter: one more for every statement that creates, changes or deletes any of their
 -- tasks, so a list's ETag is one primary-key read, whatever the list's length. Kept by the same
 -- statement-level triggers as task_count (bodies as E'' strings with \073 for each semicolon: see the
