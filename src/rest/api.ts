@@ -11,7 +11,7 @@ import { OperationTypeNode, type GraphQLSchema } from 'graphql';
 import type { Authenticate } from '../auth/request-gate.js';
 import { clientGoneOf, createContext, type Context, type ContextDependencies } from '../context.js';
 import type { Db } from '../db/client.js';
-import { NotFoundError } from '../errors.js';
+import { ClientClosedRequestError, NotFoundError } from '../errors.js';
 import { ifMatchPrecondition, listEtag, noneMatch, taskEtag } from '../http/conditional.js';
 import { fingerprintOf, idempotencyKeyOf, runIdempotent, type StoredResponse } from '../idempotency.js';
 import type { Metrics } from '../metrics.js';
@@ -152,6 +152,10 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
       return { json: items.map((item) => JSON.stringify(item)).join(','), next: page.nextCursor };
     };
     metrics.countOperation('rest', operation.kind, operation.name);
+    // Back to the event loop first: other requests get their turn, and a client that has gone by then (a
+    // flood of lists abandoned at once) costs no read at all.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (clientGone()) throw new ClientClosedRequestError();
     // Before the status: a bad cursor or an unreachable database is still a clean error.
     const first = await chunk(variables.cursor ?? null);
     if (first.next === null) return reply.code(operation.route.status).type(JSON_TYPE).send(`[${first.json}]`);
