@@ -35,6 +35,8 @@ const conditional = {
   412: "If-Match names another version of the task (someone changed it since): nothing was changed; GET it for its current ETag",
   428: 'REQUIRE_IF_MATCH is on and the request has no If-Match',
 } as const;
+/** What any change to one task can answer besides 400 and 422. */
+const changeOfOwnTask = { 401: unauthenticated, 403: forbidden, 404: notFound, 409: keyInProgress, ...conditional } as const;
 const badBody = {
   413: 'The body is larger than 64 KiB',
   415: 'The body is not declared as application/json, or is sent compressed (Content-Encoding)',
@@ -87,11 +89,7 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Mark a task completed or not',
     errors: {
       400: `${badId}; or ${badIfMatch}; or ${badKey}`,
-      401: unauthenticated,
-      403: forbidden,
-      404: notFound,
-      409: keyInProgress,
-      ...conditional,
+      ...changeOfOwnTask,
       ...badBody,
       422: `The body is not a JSON object, or completed is missing or not a boolean; or ${keyReused}`,
     },
@@ -105,11 +103,7 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Rename a task',
     errors: {
       400: `The id is not a UUID, or the title is empty, blank, over 500 characters, or holds NUL or unpaired surrogates; or ${badIfMatch}; or ${badKey}`,
-      401: unauthenticated,
-      403: forbidden,
-      404: notFound,
-      409: keyInProgress,
-      ...conditional,
+      ...changeOfOwnTask,
       ...badBody,
       422: `The body is not a JSON object, or title is missing or not a string; or ${keyReused}`,
     },
@@ -123,11 +117,7 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Delete a task',
     errors: {
       400: `${badId}; or ${badIfMatch}; or ${badKey}`,
-      401: unauthenticated,
-      403: forbidden,
-      404: notFound,
-      409: keyInProgress,
-      ...conditional,
+      ...changeOfOwnTask,
       422: `${keyReused.charAt(0).toUpperCase()}${keyReused.slice(1)}`,
     },
   },
