@@ -27,7 +27,12 @@ import { requestIdOf, useObservability } from './http/observability.js';
 import { securityHeaders, useSecurityHeaders } from './http/security-headers.js';
 import { serveDirectory } from './http/static-files.js';
 import type { Logger } from './logger.js';
-import { schedulePruning } from './idempotency.js';
+import { schedulePruning } from './db/pruning.js';
+import { createChangeFeed, type ListenSource } from './events/feed.js';
+import { pruneTaskEvents } from './events/log.js';
+import { createStreamRegistry } from './events/registry.js';
+import { useEventStreams } from './events/sse.js';
+import { pruneIdempotencyKeys } from './idempotency.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPerUserLimit } from './per-user-limit.js';
 import { Readiness } from './readiness.js';
@@ -43,6 +48,8 @@ export interface AppDependencies {
   /** What /readyz reports; by default one that checks the database and migrations. */
   readiness?: Readiness;
   metrics?: Metrics;
+  /** Where the change streams LISTEN (the database's own, from ./db/client.ts). */
+  listen?: ListenSource;
   /** The built web page, served at / when present. */
   webDir?: string;
 }
@@ -69,7 +76,11 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   const authenticate = createAuthenticate(createBearerVerifier(config.auth), rateLimits);
   const loggerInstance: FastifyBaseLogger = logger;
   const errorContext = { logger, maxBodyBytes: limits.maxBodyBytes };
+  // Without a way to LISTEN (a test's own client), streams look at the log every second.
+  const feed = createChangeFeed(dependencies.listen ?? { kind: 'poll' }, { pollMs: config.events.pollMs, logger });
+  const streams = createStreamRegistry({ maxPerUser: config.events.maxStreamsPerUser, maxStreams: config.events.maxStreams });
   const contextDependencies: ContextDependencies = {
+    events: { prisma, feed, streams },
     prisma,
     unpagedLists: createPerUserLimit(config.tasks.unpagedListConcurrency),
     maxTasksPerUser: config.tasks.maxTasksPerUser,
@@ -101,10 +112,15 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   app.decorateRequest('rawBody', null);
   app.decorateRequest('idempotent', null);
   app.addHook('onClose', () => rateLimits.close());
-  const stopPruning = schedulePruning(prisma, config.tasks.idempotencyKeyTtlMs, logger);
-  app.addHook('onClose', (_app, done) => {
-    stopPruning();
-    done();
+  const { idempotencyKeyTtlMs } = config.tasks;
+  const { retentionMs } = config.events;
+  const stopPruning = [
+    schedulePruning('expired idempotency keys', () => pruneIdempotencyKeys(prisma, idempotencyKeyTtlMs), idempotencyKeyTtlMs, logger),
+    schedulePruning('old task events', () => pruneTaskEvents(prisma, retentionMs), retentionMs, logger),
+  ];
+  app.addHook('onClose', async () => {
+    for (const stop of stopPruning) stop();
+    await feed.close();
   });
   app.setErrorHandler((error, _request, reply) => sendDetail(reply, classifyError(error, errorContext)));
   app.setNotFoundHandler(() => {
@@ -114,6 +130,12 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
 
   useObservability(app, { logger, metrics, quietPaths: [HEALTH_PATH, READY_PATH, METRICS_PATH] });
   useDrain(app);
+  // Event streams never end by themselves: a drain (or a close) ends them first, each with its retry hint.
+  app.beforeDrain(() => streams.stopAll());
+  app.addHook('preClose', (done) => {
+    streams.stopAll();
+    done();
+  });
   // Pipelined requests are served one at a time: Node hands each to us at once, and would otherwise run
   // them all and hold their answers until the client reads the first (which it may never do). Its turn
   // comes when Node gives its answer the socket; if the client leaves first, it never starts.
@@ -135,6 +157,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   });
 
   useHealthRoutes(app, { readiness, metrics, metricsToken: config.observability.metricsToken });
+  useEventStreams(app, { prisma, feed, streams, authenticate });
   await useRestApi(app, { schema, authenticate, contextDependencies, metrics });
   await useGraphQL(app, { schema, config: config.graphql, authenticate, contextDependencies, logger, metrics, maxBodyBytes: limits.maxBodyBytes });
   await useApiDocs(app, schema, version);

@@ -5,6 +5,8 @@
 import type { Socket } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type { Db, PrismaClient } from './db/client.js';
+import type { ChangeFeed } from './events/feed.js';
+import type { StreamRegistry } from './events/registry.js';
 import type { Precondition } from './resolvers/task.js';
 import type { PerUserLimit } from './per-user-limit.js';
 
@@ -24,6 +26,10 @@ export interface Context {
   requireIfMatch: boolean;
   /** A REST change's If-Match, for the resolver (GraphQL passes `expectedVersion` instead). */
   precondition?: Precondition;
+  /** What live change streams need: the wake-ups, and the places the instance has for streams. */
+  events: { prisma: PrismaClient; feed: ChangeFeed; streams: StreamRegistry };
+  /** Milliseconds left on the request's token (a subscription ends there). */
+  tokenExpiresInMs: () => number;
   /** Tasks this request may still return from unpaged lists (MAX_UNPAGED_TASKS at first). */
   unpagedBudget: { left: number };
   /** Whether the client has hung up (queued work is then dropped). */
@@ -36,25 +42,34 @@ export interface Context {
 }
 
 /** What stays the same across requests. */
-export type ContextDependencies = Pick<Context, 'unpagedLists' | 'maxTasksPerUser' | 'requireIfMatch'> & {
+export type ContextDependencies = Pick<Context, 'unpagedLists' | 'maxTasksPerUser' | 'requireIfMatch' | 'events'> & {
   prisma: PrismaClient;
   /** How long a response stored for an Idempotency-Key is replayed (IDEMPOTENCY_KEY_TTL). */
   idempotencyKeyTtlMs: number;
 };
 
 const connected = () => false;
+const forever = () => 2 ** 31 - 1;
 
 export function createContext(
   dependencies: ContextDependencies,
   userId: string | null,
-  options: { page?: Context['page']; clientGone?: () => boolean; transaction?: Db | null; precondition?: Precondition } = {},
+  options: {
+    page?: Context['page'];
+    clientGone?: () => boolean;
+    transaction?: Db | null;
+    precondition?: Precondition;
+    tokenExpiresInMs?: () => number;
+  } = {},
 ): Context {
-  const { prisma, unpagedLists, maxTasksPerUser, requireIfMatch } = dependencies;
+  const { prisma, unpagedLists, maxTasksPerUser, requireIfMatch, events } = dependencies;
   return {
     prisma: options.transaction ?? prisma,
     unpagedLists,
     maxTasksPerUser,
     requireIfMatch,
+    events,
+    tokenExpiresInMs: options.tokenExpiresInMs ?? forever,
     userId,
     unpagedBudget: { left: MAX_UNPAGED_TASKS },
     clientGone: options.clientGone ?? connected,

@@ -22,6 +22,15 @@ const origin = z.url({ protocol: /^https?$/ }).refine((url) => URL.canParse(url)
 const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// connection string' });
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
+/** Seconds, or a number with s, m, h or d (`24h`), from 1 s to 366 days; in milliseconds. */
+const duration = z.string().transform((value, ctx) => {
+  const match = /^(\d+)\s*(s|m|h|d)?$/.exec(value.trim());
+  const ms = match ? Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'] : 0;
+  if (ms >= 1_000 && ms <= 366 * 86_400_000) return ms;
+  ctx.addIssue({ code: 'custom', message: 'must be a duration from 1 s to 366 d: seconds, or a number with s, m, h or d (24h)' });
+  return z.NEVER;
+});
+
 const envSchema = z.object({
   NODE_ENV: withDefault(z.enum(['development', 'production', 'test']), 'development'),
   HOST: withDefault(z.string(), '127.0.0.1'),
@@ -31,16 +40,12 @@ const envSchema = z.object({
   UNPAGED_LIST_CONCURRENCY: withDefault(int(1, 1000), 2),
   MAX_TASKS_PER_USER: withDefault(int(1, 2_000_000_000), 100_000),
   REQUIRE_IF_MATCH: withDefault(z.stringbool(), false),
-  IDEMPOTENCY_KEY_TTL: withDefault(
-    z.string().transform((value, ctx) => {
-      const match = /^(\d+)\s*(s|m|h|d)?$/.exec(value.trim());
-      const ms = match ? Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'] : 0;
-      if (ms >= 1_000 && ms <= 366 * 86_400_000) return ms;
-      ctx.addIssue({ code: 'custom', message: 'must be a duration from 1 s to 366 d: seconds, or a number with s, m, h or d (24h)' });
-      return z.NEVER;
-    }),
-    86_400_000,
-  ),
+  IDEMPOTENCY_KEY_TTL: withDefault(duration, 86_400_000),
+  TASK_EVENTS_RETENTION: withDefault(duration, 86_400_000),
+  TASK_EVENTS_POLL_MS: withDefault(z.coerce.number().int().refine((ms) => ms === 0 || ms >= 50, { error: 'must be 0 (LISTEN) or at least 50' }), 0),
+  DATABASE_LISTEN_URL: optional(postgresUrl),
+  MAX_STREAMS_PER_USER: withDefault(int(1, 1_000), 10),
+  MAX_STREAMS: withDefault(int(1, 1_000_000), 1_000),
   RATE_LIMIT_PER_SECOND: withDefault(z.coerce.number().min(0), 50),
   RATE_LIMIT_BURST: withDefault(int(1, 1_000_000), 100),
   REDIS_URL: optional(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })),
@@ -114,6 +119,8 @@ export interface DatabaseConfig {
   url: string | undefined;
   /** Where migrations connect, when not `url` (Neon: the direct endpoint). */
   migrationUrl: string | undefined;
+  /** Where the one LISTEN connection for the change streams goes, when not `url` (Neon's pooler cannot LISTEN). */
+  listenUrl: string | undefined;
   poolSize: number;
   /** Milliseconds to open a connection, or to wait for a free one from the pool. */
   connectTimeoutMs: number;
@@ -142,6 +149,17 @@ export interface TasksConfig {
   idempotencyKeyTtlMs: number;
 }
 
+export interface EventsConfig {
+  /** How long the change log keeps events: a stream can resume from a cursor this old. */
+  retentionMs: number;
+  /** Wake streams on this timer instead of LISTEN (0: LISTEN). */
+  pollMs: number;
+  /** Streams one user may hold open on one instance. */
+  maxStreamsPerUser: number;
+  /** Streams one instance holds open in all. */
+  maxStreams: number;
+}
+
 export interface RateLimitConfig {
   /** Requests per second each user may make in the long run; 0 turns rate limiting off. */
   perSecond: number;
@@ -168,13 +186,14 @@ export interface Env {
   graphql: GraphQLConfig;
   tasks: TasksConfig;
   rateLimit: RateLimitConfig;
+  events: EventsConfig;
   observability: ObservabilityConfig;
   /** Processes `npm run start:cluster` starts (default: one per core). */
   webConcurrency: number | undefined;
 }
 
 /** The sections the application itself needs (see ./app.ts). */
-export type AppConfig = Pick<Env, 'http' | 'auth' | 'graphql' | 'tasks' | 'rateLimit' | 'observability'>;
+export type AppConfig = Pick<Env, 'http' | 'auth' | 'graphql' | 'tasks' | 'rateLimit' | 'events' | 'observability'>;
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -236,6 +255,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     database: {
       url: env.DATABASE_URL,
       migrationUrl: env.DATABASE_MIGRATION_URL,
+      listenUrl: env.DATABASE_LISTEN_URL,
       poolSize: env.DATABASE_POOL_SIZE,
       connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
@@ -252,6 +272,12 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
       idempotencyKeyTtlMs: env.IDEMPOTENCY_KEY_TTL,
     },
     rateLimit: { perSecond: env.RATE_LIMIT_PER_SECOND, burst: env.RATE_LIMIT_BURST, redisUrl: env.REDIS_URL },
+    events: {
+      retentionMs: env.TASK_EVENTS_RETENTION,
+      pollMs: env.TASK_EVENTS_POLL_MS,
+      maxStreamsPerUser: env.MAX_STREAMS_PER_USER,
+      maxStreams: env.MAX_STREAMS,
+    },
     observability: { logLevel: env.LOG_LEVEL, metricsToken: env.METRICS_TOKEN },
     webConcurrency: env.WEB_CONCURRENCY,
   };

@@ -6,13 +6,12 @@
  * 422; one that arrives while the first still runs finds the lock taken and is a 409 at once.
  *
  * Stored rows outlive IDEMPOTENCY_KEY_TTL only until the next pruning pass (`pruneIdempotencyKeys`, on a
- * timer, along the created_at index); a lookup ignores an expired row, so pruning late is harmless.
+ * timer: ./db/pruning.ts, along the created_at index); a lookup ignores an expired row, so pruning late is harmless.
  */
 import { createHash } from 'node:crypto';
 import type { Db, PrismaClient } from './db/client.js';
 import { isWriteConflict } from './db/unavailable.js';
 import { BadUserInputError, IdempotencyKeyInProgressError, IdempotencyKeyReusedError } from './errors.js';
-import type { Logger } from './logger.js';
 
 export interface StoredResponse {
   status: number;
@@ -120,26 +119,4 @@ export async function pruneIdempotencyKeys(prisma: PrismaClient, ttlMs: number, 
     total += deleted;
     if (deleted < batch) return total;
   }
-}
-
-/**
- * Prunes a minute after start and then every `everyMs` (at most 10 minutes) until stopped; a failed pass is
- * logged and tried again next time. Every instance prunes: passes that overlap delete nothing twice.
- */
-export function schedulePruning(prisma: PrismaClient, ttlMs: number, logger: Logger, everyMs = Math.min(ttlMs, 600_000)): () => void {
-  const prune = () =>
-    pruneIdempotencyKeys(prisma, ttlMs).then(
-      (deleted) => {
-        if (deleted > 0) logger.debug({ deleted }, 'expired idempotency keys pruned');
-      },
-      (error: unknown) => logger.warn({ err: { message: (error as Error).message } }, 'pruning idempotency keys failed'),
-    );
-  const first = setTimeout(() => void prune(), Math.min(everyMs, 60_000));
-  const timer = setInterval(() => void prune(), everyMs);
-  first.unref();
-  timer.unref();
-  return () => {
-    clearTimeout(first);
-    clearInterval(timer);
-  };
 }

@@ -55,6 +55,7 @@ if (life.stopping) await closeDatabaseAndExit();
 const app = await createApp({
   config: env,
   prisma: database.prisma,
+  listen: database.listen,
   logger,
   readiness,
   metrics: createMetrics({ poolStats: database.poolStats, processMetrics: true }),

@@ -7,7 +7,7 @@ import { compileErrors, validate } from '@readme/openapi-parser';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { describe, expect, test } from 'vitest';
-import { openApiPath } from '../src/rest/openapi.js';
+import { EVENTS_OPENAPI_PATH, openApiPath } from '../src/rest/openapi.js';
 import { pathParameters, restRoutes } from '../src/rest/routes.js';
 import { createTestApp, type ApiResponse } from './support/fixtures.js';
 
@@ -36,13 +36,14 @@ describe('the OpenAPI document', () => {
     expect(document.openapi).toMatch(/^3\.0\./);
   });
 
-  test('lists exactly the routes of the route table, with unique operationIds', async () => {
+  test('lists exactly the routes of the route table and the event stream, with unique operationIds', async () => {
     const document = await documentPromise;
     const documented = Object.entries(document.paths as Json).flatMap(([path, operations]) =>
       Object.keys(operations as Json).map((method) => `${method.toUpperCase()} ${path}`),
     );
 
-    expect(documented.sort()).toEqual(restRoutes.map((r) => `${r.method} ${openApiPath(r)}`).sort());
+    expect(documented.sort()).toEqual([...restRoutes.map((r) => `${r.method} ${openApiPath(r)}`), `GET ${EVENTS_OPENAPI_PATH}`].sort());
+    expect(document.paths[EVENTS_OPENAPI_PATH].get.responses['200'].content).toHaveProperty(['text/event-stream']);
     const ids = restRoutes.map((r) => document.paths[openApiPath(r)][r.method.toLowerCase()].operationId as string);
     expect(ids).toEqual(restRoutes.map((r) => r.operationId));
     expect(new Set(ids).size).toBe(ids.length);

@@ -13,6 +13,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapt
 import pg from 'pg';
 import type { DatabaseConfig } from '../env.js';
 import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
+import type { ListenSource } from '../events/feed.js';
 import { lockDirectory } from './directory-lock.js';
 
 export type { PrismaClient };
@@ -24,6 +25,8 @@ export interface Database {
   prisma: PrismaClient;
   /** For the schema engine (migrations): on PostgreSQL a single connection, so its lock and its work share one. */
   adapterFactory: SqlMigrationAwareDriverAdapterFactory;
+  /** Where the change streams LISTEN (../events/feed.ts). */
+  listen: ListenSource;
   /** Connections of the app's pool (PostgreSQL only). */
   poolStats?: () => { total: number; idle: number; waiting: number };
   close(): Promise<void>;
@@ -62,6 +65,7 @@ function openPostgres(url: string, options: DatabaseConfig, onPoolError: (error:
     kind: 'postgres',
     prisma,
     adapterFactory: new PrismaPg({ ...config(options.migrationUrl ?? url), max: 1 }),
+    listen: { kind: 'postgres', url: options.listenUrl ?? url, connectTimeoutMs },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
       await prisma.$disconnect();
@@ -102,6 +106,7 @@ async function openPGlite(dataDir: string): Promise<Database> {
       kind: 'pglite',
       prisma,
       adapterFactory,
+      listen: { kind: 'local', listen: (channel, onPayload) => pglite.listen(channel, onPayload) },
       async close() {
         await prisma.$disconnect();
         await pglite.close();

@@ -4,13 +4,14 @@
  * without a valid bearer token is answered 401 (over its rate, 429) before Yoga parses or validates anything; the page
  * GraphiQL itself is served without one.
  */
-import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, OperationTypeNode, getOperationAST, parse, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { Kind, NoSchemaIntrospectionCustomRule, OperationTypeNode, getOperationAST, parse, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticate } from '../auth/request-gate.js';
 import { clientGoneOf, createContext, type Context, type ContextDependencies } from '../context.js';
 import type { GraphQLConfig } from '../env.js';
 import { BadUserInputError, classifyError, graphqlErrorBody, INTERNAL_ERROR_MESSAGE, JSON_TYPE, maskGraphQLError, sendGraphQLError } from '../errors.js';
+import { tokenExpiresInMs } from '../events/sse.js';
 import { inlinePageCsp } from '../http/security-headers.js';
 import { fingerprintOf, idempotencyKeyOf, runIdempotent } from '../idempotency.js';
 import type { Logger } from '../logger.js';
@@ -62,11 +63,15 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
       error: (error: unknown) => logger.debug({ err: error }, 'graphql error masked'),
     },
     maskedErrors: { errorMessage: INTERNAL_ERROR_MESSAGE, maskError: (error) => maskGraphQLError(error, logger) },
-    context: ({ req }) => createContext(contextDependencies, req.userId, { clientGone: clientGoneOf(req), transaction: req.idempotent?.transaction }),
+    context: ({ req }) =>
+      createContext(contextDependencies, req.userId, {
+        clientGone: clientGoneOf(req),
+        transaction: req.idempotent?.transaction,
+        tokenExpiresInMs: () => tokenExpiresInMs(req),
+      }),
     plugins: [
       ...useOperationLimits({ hideSuggestions: config.hideSuggestions }),
       !config.introspection && disableIntrospection(),
-      refuseSubscriptions(),
       countOperations(metrics),
       useCompiledExecution(),
     ],
@@ -188,17 +193,6 @@ function disableIntrospection(): Plugin {
   return {
     onValidate({ addValidationRule }) {
       addValidationRule(NoSchemaIntrospectionCustomRule);
-    },
-  };
-}
-
-/** The schema has no subscriptions yet: say so as a request error (400), not an execution failure (500). */
-function refuseSubscriptions(): Plugin {
-  return {
-    onSubscribe({ setResultAndStopExecution }) {
-      setResultAndStopExecution({
-        errors: [new GraphQLError('Subscriptions are not supported by this API', { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } })],
-      });
     },
   };
 }

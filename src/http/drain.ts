@@ -14,17 +14,24 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Serves on with `Connection: close` for `delayMs`, then stops accepting; resolves when no connection is left. */
     drain(delayMs: number): Promise<void>;
+    /** Runs `end` when a drain starts: for connections that would not end by themselves (event streams). */
+    beforeDrain(end: () => void): void;
   }
 }
 
 export function useDrain(app: FastifyInstance): void {
   let draining = false;
+  const enders: (() => void)[] = [];
+  app.decorate('beforeDrain', (end: () => void) => {
+    enders.push(end);
+  });
   app.addHook('onRequest', (_request, reply, done) => {
     if (draining) reply.header('connection', 'close');
     done();
   });
   app.decorate('drain', async (delayMs: number) => {
     draining = true;
+    for (const end of enders) end();
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     // net.Server's close, not http.Server's: stop listening, without closing idle connections first.
     await new Promise<void>((resolve) => {

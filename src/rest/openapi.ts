@@ -73,6 +73,8 @@ export function createOpenApiDocument(schema: GraphQLSchema, version: string): J
     paths[path][method] = fixOperation(schema, route, operation);
   }
 
+  paths[EVENTS_OPENAPI_PATH] = { get: eventsOperation() };
+
   const schemas: Record<string, SchemaObject> = {
     Error: {
       type: 'object',
@@ -186,6 +188,42 @@ function fixOperation(schema: GraphQLSchema, route: RestRoute, operation: Operat
     };
   }
   return fixed;
+}
+
+/** Where the change stream is, below the servers' base (/api). */
+export const EVENTS_OPENAPI_PATH = '/tasks/events';
+
+/** GET /tasks/events, the change stream (../events/sse.ts): not derived from the schema, so described here. */
+function eventsOperation(): Operation {
+  const error = (description: string, headers?: Json) => ({
+    description,
+    ...(headers && { headers }),
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  });
+  return {
+    operationId: 'streamTaskEvents',
+    summary: "Stream the caller's task changes (Server-Sent Events)",
+    description:
+      'Every change to the caller\'s tasks, as committed on any instance, as Server-Sent Events: `id: <cursor>`, ' +
+      '`event: task.created | task.updated | task.deleted`, `data: <the task in the REST shape>` (for a delete, as it was). ' +
+      'Resume with `Last-Event-ID` (or `?after=`): every event after it, in order, once, then live. Also: `event: reset` ' +
+      '(the cursor is older than TASK_EVENTS_RETENTION, or the client read too slowly: reload the list, then continue ' +
+      'from its id), `event: reauth` (the token expired: reconnect with a new one), a `retry:` hint when the server ' +
+      'stops, and a comment every 15 s. Read it with fetch (browsers\' EventSource cannot send a bearer token).',
+    tags: ['tasks'],
+    parameters: [
+      { in: 'header', name: 'Last-Event-ID', required: false, schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'Resume after this event id' },
+      { in: 'query', name: 'after', required: false, schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'As Last-Event-ID, for clients that cannot set headers' },
+    ],
+    responses: {
+      '200': { description: 'The stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+      '400': error('Last-Event-ID or after is not an event id'),
+      '401': error('Missing, invalid or expired bearer token', { 'WWW-Authenticate': { schema: { type: 'string' }, description: 'Bearer challenge' } }),
+      '429': error('The caller has MAX_STREAMS_PER_USER streams open, or the server MAX_STREAMS, or is over the request rate', retryAfter),
+      '500': error(errorDescriptions[500] ?? ''),
+      '503': error(errorDescriptions[503] ?? '', retryAfter),
+    },
+  };
 }
 
 function fieldDescription(schema: GraphQLSchema, route: RestRoute): string | undefined {

@@ -44,3 +44,4 @@ export const builder = new SchemaBuilder<{
 builder.addScalarType('DateTime', DateTimeISOResolver);
 builder.queryType();
 builder.mutationType();
+builder.subscriptionType();

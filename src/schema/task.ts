@@ -19,7 +19,7 @@ import type { Context } from '../context.js';
 import { BadUserInputError } from '../errors.js';
 import { builder } from './builder.js';
 
-const Task = builder.prismaObject('Task', {
+export const Task = builder.prismaObject('Task', {
   description: 'A to-do item. Every task belongs to exactly one user: the `sub` of the token that created it.',
   fields: (t) => ({
     id: t.exposeID('id'),

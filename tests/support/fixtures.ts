@@ -126,6 +126,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const app = await createApp({
     config: { ...env, auth: options.auth ?? env.auth, http: { ...env.http, limits: { ...env.http.limits, ...options.limits } } },
     prisma: options.prisma ?? database.prisma,
+    listen: database.listen,
     logger,
     ...(options.metrics && { metrics: options.metrics }),
     ...(options.readiness && { readiness: options.readiness }),

@@ -94,6 +94,17 @@ export type QueryTasksArgs = {
   limit: InputMaybe<Scalars['Int']['input']>;
 };
 
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** The caller's task changes as they are committed, on any instance: after `after` (a cursor from an earlier event) every one missed, in order, once; without it, from now. Served over GraphQL-over-SSE (Accept: text/event-stream). */
+  taskEvents: TaskEvent;
+};
+
+
+export type SubscriptionTaskEventsArgs = {
+  after: InputMaybe<Scalars['String']['input']>;
+};
+
 /** A to-do item. Every task belongs to exactly one user: the `sub` of the token that created it. */
 export type Task = {
   __typename?: 'Task';
@@ -120,6 +131,23 @@ export type TaskEdge = {
   cursor: Scalars['String']['output'];
   node: Task;
 };
+
+/** A change to one of the caller's tasks, in commit order. */
+export type TaskEvent = {
+  __typename?: 'TaskEvent';
+  /** Pass it as `after` to resume after this event. */
+  cursor: Scalars['String']['output'];
+  kind: TaskEventKind;
+  /** The task after the change (as it was, for DELETED); null for RESET. */
+  task: Maybe<Task>;
+};
+
+/** What happened. RESET: the cursor was older than the log keeps; reload the tasks, then go on from this cursor. */
+export type TaskEventKind =
+  | 'CREATED'
+  | 'DELETED'
+  | 'RESET'
+  | 'UPDATED';
 
 export type TaskFieldsFragment = { id: string, title: string, completed: boolean, version: number, userId: string, createdAt: string, updatedAt: string };
 

@@ -1,0 +1,72 @@
+/**
+ * One user's live change stream, for both faces: the events after a cursor, in commit order, each once,
+ * then the new ones as they are committed (woken by ./feed.ts, read from ./log.ts). A cursor older than
+ * what the log keeps yields a `reset` first (reload the list, then go on from its id); no cursor starts
+ * at the user's latest event.
+ */
+import type { PrismaClient } from '../db/client.js';
+import type { ChangeFeed } from './feed.js';
+import { eventsAfter, lastEventId, prunedThrough, type LoggedEvent } from './log.js';
+
+export type StreamItem = { type: 'event'; event: LoggedEvent } | { type: 'reset'; id: bigint };
+
+/** Events read from the log at a time. */
+const BATCH = 100;
+
+export async function* taskEventStream(
+  prisma: PrismaClient,
+  feed: ChangeFeed,
+  userId: string,
+  after: bigint | null,
+  signal: AbortSignal,
+): AsyncGenerator<StreamItem, void, undefined> {
+  // Watching before the first read: a change committed meanwhile wakes it again rather than being missed.
+  let pending = true;
+  let notify: (() => void) | undefined;
+  const wake = () => {
+    pending = true;
+    notify?.();
+  };
+  const unwatch = feed.watch(userId, wake);
+  signal.addEventListener('abort', wake);
+  const stopped = () => signal.aborted;
+  try {
+    let cursor: bigint;
+    if (after === null) {
+      cursor = await lastEventId(prisma, userId);
+    } else {
+      const horizon = await prunedThrough(prisma);
+      cursor = after;
+      if (after < horizon) {
+        // Go on from what the log still has: the user's last event, or where pruning stopped.
+        const last = await lastEventId(prisma, userId);
+        cursor = last > horizon ? last : horizon;
+        yield { type: 'reset', id: cursor };
+      }
+    }
+    while (!stopped()) {
+      if (!pending) {
+        await new Promise<void>((resolve) => (notify = resolve));
+        notify = undefined;
+        continue;
+      }
+      pending = false;
+      for (let more = true; more && !stopped(); ) {
+        const events = await eventsAfter(prisma, userId, cursor, BATCH);
+        for (const event of events) {
+          cursor = event.id;
+          yield { type: 'event', event };
+        }
+        more = events.length === BATCH;
+      }
+    }
+  } finally {
+    unwatch();
+    signal.removeEventListener('abort', wake);
+  }
+}
+
+/** A cursor as clients send it back (Last-Event-ID, `after`): the decimal event id, or undefined if it is not one. */
+export function parseCursor(value: string): bigint | undefined {
+  return /^(0|[1-9]\d{0,18})$/.test(value) ? BigInt(value) : undefined;
+}

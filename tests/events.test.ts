@@ -1,0 +1,184 @@
+/**
+ * The live change stream on REST (issue 13): GET /api/tasks/events as Server-Sent Events, on both
+ * databases: every change in commit order, each once; Last-Event-ID / ?after resumes exactly; a user
+ * never sees another's events; the per-user cap; retention's reset; the end of the token; shutdown.
+ */
+import { afterAll, beforeAll } from 'vitest';
+import { pruneTaskEvents } from '../src/events/log.js';
+import { createTestApp, describe, expect, signToken, test, type TestApp } from './support/fixtures.js';
+import { openSse, type SseEvent } from './support/sse.js';
+
+let api: TestApp;
+let origin: string;
+beforeAll(async () => {
+  api = await createTestApp({ env: { MAX_STREAMS_PER_USER: '3' } });
+  origin = await api.listen();
+});
+afterAll(() => api.close());
+
+const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+const events = (path = '/api/tasks/events', headers: Record<string, string> = {}) => (token: string) =>
+  openSse(`${origin}${path}`, { ...auth(token), ...headers });
+const tasks = (event: SseEvent) => JSON.parse(event.data) as Record<string, unknown>;
+
+describe('GET /api/tasks/events', () => {
+  test('streams each create, change and delete as it is committed, in order, in the REST shape', async () => {
+    const alice = await api.user('alice');
+    const stream = await events()(alice.token);
+    try {
+      expect(stream.status).toBe(200);
+      expect(stream.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+      const created = await alice.request('POST', '/api/tasks', { body: { title: 'live' } });
+      const id = created.body.id as string;
+      await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true } });
+      await alice.request('DELETE', `/api/tasks/${id}`);
+
+      const received = [await stream.next(), await stream.next(), await stream.next()] as SseEvent[];
+      expect(received.map((e) => e.event)).toEqual(['task.created', 'task.updated', 'task.deleted']);
+      expect(tasks(received[0] as SseEvent)).toEqual(created.body);
+      expect(tasks(received[1] as SseEvent)).toMatchObject({ id, completed: true });
+      expect(tasks(received[2] as SseEvent)).toMatchObject({ id, completed: true });
+      const ids = received.map((e) => BigInt(e.id ?? '0'));
+      expect(ids[0]).toBeLessThan(ids[1] as bigint);
+      expect(ids[1]).toBeLessThan(ids[2] as bigint);
+    } finally {
+      stream.close();
+    }
+  });
+
+  test('Last-Event-ID (or ?after) resumes with exactly the events after it, then goes on live', async () => {
+    const bob = await api.user('bob');
+    const first = await events()(bob.token);
+    for (let i = 0; i < 5; i++) await bob.request('POST', '/api/tasks', { body: { title: `t${i}` } });
+    const seen = [await first.next(), await first.next()] as SseEvent[];
+    first.close();
+    for (let i = 5; i < 8; i++) await bob.request('POST', '/api/tasks', { body: { title: `t${i}` } });
+
+    for (const resume of [
+      events('/api/tasks/events', { 'last-event-id': seen[1]?.id ?? '' }),
+      events(`/api/tasks/events?after=${seen[1]?.id ?? ''}`),
+    ]) {
+      const again = await resume(bob.token);
+      const missed = [];
+      for (let i = 0; i < 6; i++) missed.push(await again.next());
+      expect(missed.map((e) => tasks(e as SseEvent).title)).toEqual(['t2', 't3', 't4', 't5', 't6', 't7']);
+      await bob.request('POST', '/api/tasks', { body: { title: 'after' } });
+      expect(tasks((await again.next()) as SseEvent).title).toBe('after');
+      again.close();
+    }
+  });
+
+  test("a user never receives another user's events", async () => {
+    const [carol, dave] = await Promise.all([api.user('carol'), api.user('dave')]);
+    const stream = await events()(carol.token);
+    try {
+      await dave.request('POST', '/api/tasks', { body: { title: 'not yours' } });
+      await carol.request('POST', '/api/tasks', { body: { title: 'yours' } });
+      const event = await stream.next();
+      expect(tasks(event as SseEvent).title).toBe('yours');
+      await expect(stream.next(300)).rejects.toThrow('no event in time');
+    } finally {
+      stream.close();
+    }
+  });
+
+  test('a bad cursor is 400; no token is 401; past MAX_STREAMS_PER_USER, 429', async () => {
+    const erin = await api.user('erin');
+    expect((await events('/api/tasks/events', { 'last-event-id': 'abc' })(erin.token)).status).toBe(400);
+    expect((await fetch(`${origin}/api/tasks/events`)).status).toBe(401);
+    const open = await Promise.all([1, 2, 3].map(() => events()(erin.token)));
+    const fourth = await events()(erin.token);
+    expect(fourth.status).toBe(429);
+    expect(fourth.headers.get('retry-after')).toBe('5');
+    for (const stream of open) stream.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const again = await events()(erin.token);
+    expect(again.status).toBe(200);
+    again.close();
+  });
+
+  test('a cursor older than what the log keeps is answered with event: reset and the id to go on from', async () => {
+    const frank = await api.user('frank');
+    const stream = await events()(frank.token);
+    await frank.request('POST', '/api/tasks', { body: { title: 'old' } });
+    const old = (await stream.next()) as SseEvent;
+    stream.close();
+    await frank.request('POST', '/api/tasks', { body: { title: 'newer' } });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await pruneTaskEvents(api.database.prisma, 0);
+
+    const resumed = await events('/api/tasks/events', { 'last-event-id': old.id ?? '' })(frank.token);
+    const reset = (await resumed.next()) as SseEvent;
+    expect(reset.event).toBe('reset');
+    expect(BigInt(reset.id ?? '0')).toBeGreaterThan(BigInt(old.id ?? '0'));
+    await frank.request('POST', '/api/tasks', { body: { title: 'after reset' } });
+    expect(tasks((await resumed.next()) as SseEvent).title).toBe('after reset');
+    resumed.close();
+  });
+
+  test("at the token's exp the stream says event: reauth and ends", async () => {
+    const token = await signToken({ sub: `gina-${Date.now()}` }, { expiresIn: '2s' });
+    const stream = await events()(token);
+    const rest = await stream.rest(5_000);
+    expect(rest.at(-1)?.event).toBe('reauth');
+  });
+
+  test('on shutdown every stream ends with a retry hint', async () => {
+    const other = await createTestApp({ database: api.database });
+    const url = await other.listen();
+    const henry = await other.user('henry');
+    const stream = await openSse(`${url}/api/tasks/events`, auth(henry.token));
+    const closing = other.close();
+    const rest = await stream.rest(5_000);
+    await closing;
+    expect(rest.at(-1)?.retry).toBeGreaterThan(0);
+  });
+});
+
+describe('subscription taskEvents (GraphQL over SSE)', () => {
+  const subscribe = (token: string, after?: string) =>
+    fetchSse(`${origin}/graphql`, token, {
+      query: 'subscription ($after: String) { taskEvents(after: $after) { cursor kind task { id title completed version } } }',
+      variables: after === undefined ? {} : { after },
+    });
+
+  test('the same events from the same log, and `after` resumes', async () => {
+    const ida = await api.user('ida');
+    const stream = await subscribe(ida.token);
+    try {
+      expect(stream.status).toBe(200);
+      const created = await ida.request('POST', '/api/tasks', { body: { title: 'via graphql' } });
+      await ida.request('PATCH', `/api/tasks/${created.body.id}`, { body: { completed: true } });
+      const first = JSON.parse(((await stream.next()) as SseEvent).data);
+      const second = JSON.parse(((await stream.next()) as SseEvent).data);
+      expect(first.data.taskEvents).toMatchObject({ kind: 'CREATED', task: { id: created.body.id, title: 'via graphql', completed: false, version: 1 } });
+      expect(second.data.taskEvents).toMatchObject({ kind: 'UPDATED', task: { completed: true, version: 2 } });
+      stream.close();
+
+      const resumed = await subscribe(ida.token, first.data.taskEvents.cursor);
+      expect(JSON.parse(((await resumed.next()) as SseEvent).data).data.taskEvents.cursor).toBe(second.data.taskEvents.cursor);
+      resumed.close();
+    } finally {
+      stream.close();
+    }
+  });
+
+  test('needs a token, and counts against MAX_STREAMS_PER_USER with the REST streams', async () => {
+    const jack = await api.user('jack');
+    const unauthenticated = await fetch(`${origin}/graphql`, {
+      method: 'POST',
+      headers: { accept: 'text/event-stream', 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'subscription { taskEvents { cursor } }' }),
+    });
+    expect(unauthenticated.status).toBe(401);
+    const open = await Promise.all([events()(jack.token), events()(jack.token), subscribe(jack.token)]);
+    const fourth = await subscribe(jack.token);
+    const refused = JSON.parse(((await fourth.next()) as SseEvent).data);
+    expect(refused.errors[0].extensions.code).toBe('RATE_LIMITED');
+    for (const stream of [...open, fourth]) stream.close();
+  });
+});
+
+async function fetchSse(url: string, token: string, body: unknown) {
+  return openSse(url, { ...auth(token), 'content-type': 'application/json' }, { method: 'POST', body: JSON.stringify(body) });
+}
