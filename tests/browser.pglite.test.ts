@@ -13,6 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { collectPageErrors, launchBrowser, screenshot } from './support/browser.js';
+import { openTestDatabase } from './support/database.js';
 import { createTestApp, signToken, type TestApp, type TestAppOptions } from './support/fixtures.js';
 
 let browser: Browser;
@@ -116,15 +117,15 @@ describe('the web page', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.locator('li .title').allTextContents()).toEqual(['Call the bank']);
 
-    // Another tab renames it; this page still shows the old version.
+    // This page starts renaming; meanwhile another tab renames it (the list shows that live).
+    await page.getByRole('button', { name: 'Rename' }).click();
+    await page.getByRole('form', { name: 'Rename Call the bank' }).getByLabel('Title').fill('Email the bank');
     const renamed = await fetch(`${api.origin}/api/tasks/${id}`, {
       method: 'PUT',
       headers: { authorization, 'content-type': 'application/json', 'if-match': created.headers.get('etag') ?? '' },
       body: JSON.stringify({ title: 'Call the bank before noon' }),
     });
     expect(renamed.status).toBe(200);
-    await page.getByRole('button', { name: 'Rename' }).click();
-    await page.getByRole('form', { name: 'Rename Call the bank' }).getByLabel('Title').fill('Email the bank');
     await page.getByRole('button', { name: 'Save' }).click();
 
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('changed elsewhere');
@@ -138,6 +139,51 @@ describe('the web page', () => {
     await expect.poll(() => page.getByLabel('Completed: Call the bank before noon').isChecked()).toBe(true);
     await expect.poll(() => page.getByRole('alert').count()).toBe(0);
     expect(errors).toEqual([]);
+  });
+});
+
+describe('the web page, live', () => {
+  test('a change in one page appears in another without a reload, and the page catches up after a server restart', async () => {
+    const token = await signToken({ sub: `web-live-${Date.now()}` }, { expiresIn: '10m' });
+    const authorization = `Bearer ${token}`;
+    // An instance of its own, on a port it keeps across the restart.
+    const database = await openTestDatabase();
+    const first = await createTestApp({ webDir, database });
+    const origin = await first.listen();
+    const port = Number(new URL(origin).port);
+    const open = async () => {
+      const { page, errors } = await newPage();
+      await page.goto(`${origin}/`);
+      await page.getByLabel('Access token').fill(token);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => page.getByText('Nothing to do.').isVisible()).toBe(true);
+      return { page, errors };
+    };
+    const [one, two] = [await open(), await open()];
+
+    await one.page.getByLabel('New task title').fill('Seen everywhere');
+    await one.page.getByRole('button', { name: 'Add' }).click();
+    await expect.poll(() => two.page.locator('li .title').allTextContents(), { timeout: 5_000 }).toEqual(['Seen everywhere']);
+    await two.page.getByLabel('Completed: Seen everywhere').click();
+    await expect.poll(() => one.page.getByLabel('Completed: Seen everywhere').isChecked(), { timeout: 5_000 }).toBe(true);
+
+    // The server restarts; a change made through the new one reaches the pages once they reconnect.
+    await first.close();
+    const second = await createTestApp({ webDir, database });
+    await second.app.listen({ port, host: '127.0.0.1' });
+    try {
+      const created = await fetch(`${origin}/api/tasks`, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 'After the restart' }),
+      });
+      expect(created.status).toBe(201);
+      await expect.poll(() => two.page.locator('li .title').allTextContents(), { timeout: 15_000 }).toEqual(['After the restart', 'Seen everywhere']);
+      await screenshot(two.page, 'web-6-live-after-restart');
+    } finally {
+      await second.close();
+      await database.close();
+    }
   });
 });
 

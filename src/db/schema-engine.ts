@@ -56,8 +56,10 @@ export async function withSchemaEngine<T>(
     return adapter;
   }
   const bound = bindMigrationAwareSqlAdapterFactory(tracked);
-  const engine = await SchemaEngine.new({ datamodels: datamodel ? [[datamodel.path, datamodel.content]] : undefined }, () => {}, bound);
+  let engine: SchemaEngine | undefined;
   try {
+    // Starting the engine connects too: its errors are the driver's as much as those of the work.
+    engine = await SchemaEngine.new({ datamodels: datamodel ? [[datamodel.path, datamodel.content]] : undefined }, () => {}, bound);
     return await use(engine);
   } catch (error) {
     // The engine names a driver's error only as "External error id#N"; the driver's own (a lost connection,
@@ -67,7 +69,7 @@ export async function withSchemaEngine<T>(
     if (original !== undefined) throw Object.assign(new Error(`${(error as Error).message}: ${original instanceof Error ? original.message : JSON.stringify(original)}`), { cause: original });
     throw error;
   } finally {
-    engine.free();
+    engine?.free();
     await Promise.all(opened.map((adapter) => adapter.dispose()));
   }
 }

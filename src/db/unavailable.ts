@@ -76,9 +76,14 @@ export function isWriteConflict(error: unknown, depth = 0): boolean {
 const ENGINE_MESSAGES =
   /Can't reach database server|was reached but timed out|Timed out|Server has closed the connection|too many (clients|connections)|the database system is (starting up|shutting down|in recovery)|terminating connection/i;
 
-/** Whether applying migrations failed only because the database is not reachable right now. */
+/**
+ * Whether applying migrations failed only because the database is not reachable right now. A driver's
+ * error the engine reports only by number, with nothing kept to say what it was (./schema-engine.ts
+ * resolves the others), is taken for one too: a migration's own SQL failing is always kept, a connection
+ * cut under the engine not always.
+ */
 export function isMigrationRetryable(error: unknown): boolean {
   if (isDatabaseUnavailable(error)) return true;
   const message = (error as { message?: unknown } | null)?.message;
-  return typeof message === 'string' && ENGINE_MESSAGES.test(message);
+  return typeof message === 'string' && (ENGINE_MESSAGES.test(message) || /^External error id#\d+\s*$/.test(message));
 }

@@ -1,6 +1,7 @@
-import { useState } from 'react';
 import type { CombinedError } from 'urql';
+import { useCallback, useState } from 'react';
 import { describeError, isStale } from './errors';
+import { useLiveTasks } from './live';
 import {
   useCreateTaskMutation,
   useDeleteTaskMutation,
@@ -18,6 +19,8 @@ const context = { additionalTypenames: ['Task'] };
 
 export function TaskList({ onSignInAgain }: { onSignInAgain: () => void }) {
   const [{ data, fetching, error: loadError }, reload] = useTasksQuery({ context });
+  // A change made elsewhere (another tab, a phone, the API) shows here as it is committed.
+  useLiveTasks(useCallback(() => reload({ requestPolicy: 'network-only' }), [reload]));
   const [, createTask] = useCreateTaskMutation();
   const [title, setTitle] = useState('');
   const [error, setError] = useState<{ message: string; signInAgain: boolean } | null>(null);
@@ -82,6 +85,8 @@ function TaskItem({
   const [, deleteTask] = useDeleteTaskMutation();
   const [editing, setEditing] = useState(false);
   const [title, setTitle] = useState(task.title);
+  // The version the edit started from: if the task changes meanwhile (the list is live), saving is refused.
+  const [editingFrom, setEditingFrom] = useState(task.version);
 
   return (
     <li className={task.completed ? 'done' : undefined}>
@@ -97,7 +102,7 @@ function TaskItem({
           onSubmit={(event) => {
             event.preventDefault();
             // Stale: the edit closes on the current title; a bad title stays open to be fixed.
-            void run(renameTask({ id: task.id, title, expectedVersion: task.version }, context)).then(
+            void run(renameTask({ id: task.id, title, expectedVersion: editingFrom }, context)).then(
               (outcome) => outcome !== 'failed' && setEditing(false),
             );
           }}
@@ -113,6 +118,7 @@ function TaskItem({
           type="button"
           onClick={() => {
             setTitle(task.title);
+            setEditingFrom(task.version);
             setEditing(true);
           }}
         >

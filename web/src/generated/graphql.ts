@@ -197,6 +197,13 @@ export type TaskPageQueryVariables = Exact<{
 
 export type TaskPageQuery = { taskConnection: { edges: Array<{ cursor: string, node: { id: string, title: string, completed: boolean, version: number, userId: string, createdAt: string, updatedAt: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
+export type TaskEventsSubscriptionVariables = Exact<{
+  after: string | null | undefined;
+}>;
+
+
+export type TaskEventsSubscription = { taskEvents: { cursor: string } };
+
 export const TaskFieldsFragmentDoc = gql`
     fragment TaskFields on Task {
   id
@@ -286,4 +293,15 @@ export const TaskPageDocument = gql`
 
 export function useTaskPageQuery(options: Omit<Urql.UseQueryArgs<TaskPageQueryVariables>, 'query'>) {
   return Urql.useQuery<TaskPageQuery, TaskPageQueryVariables>({ query: TaskPageDocument, ...options });
+};
+export const TaskEventsDocument = gql`
+    subscription TaskEvents($after: String) {
+  taskEvents(after: $after) {
+    cursor
+  }
+}
+    `;
+
+export function useTaskEventsSubscription<TData = TaskEventsSubscription>(options?: Omit<Urql.UseSubscriptionArgs<TaskEventsSubscriptionVariables>, 'query'>, handler?: Urql.SubscriptionHandler<TaskEventsSubscription, TData>) {
+  return Urql.useSubscription<TaskEventsSubscription, TData, TaskEventsSubscriptionVariables>({ query: TaskEventsDocument, ...options }, handler);
 };
