@@ -182,3 +182,54 @@ describe('subscription taskEvents (GraphQL over SSE)', () => {
 async function fetchSse(url: string, token: string, body: unknown) {
   return openSse(url, { ...auth(token), 'content-type': 'application/json' }, { method: 'POST', body: JSON.stringify(body) });
 }
+
+describe('streams are per user (fast-check)', () => {
+  test('over random users and writes, each stream gets exactly its own user’s changes, in order', async () => {
+    const fc = (await import('fast-check')).default;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ user: fc.integer({ min: 0, max: 2 }), action: fc.constantFrom('create', 'toggle', 'delete') }), { minLength: 1, maxLength: 12 }),
+        async (writes) => {
+          const users = await Promise.all([0, 1, 2].map(() => api.user('prop')));
+          const streams = await Promise.all(users.map((u) => events()(u.token)));
+          try {
+            const own: string[][] = [[], [], []];
+            const tasksOf: string[][] = [[], [], []];
+            for (const { user, action } of writes) {
+              const u = users[user];
+              if (!u) continue;
+              const mine = tasksOf[user] ?? [];
+              const target = mine.at(-1);
+              if (action === 'create' || target === undefined) {
+                const created = await u.request('POST', '/api/tasks', { body: { title: `u${user}` } });
+                mine.push(created.body.id as string);
+                own[user]?.push(`task.created ${created.body.id}`);
+              } else if (action === 'toggle') {
+                await u.request('PATCH', `/api/tasks/${target}`, { body: { completed: true } });
+                own[user]?.push(`task.updated ${target}`);
+              } else {
+                await u.request('DELETE', `/api/tasks/${target}`);
+                mine.pop();
+                own[user]?.push(`task.deleted ${target}`);
+              }
+            }
+            for (const [index, stream] of streams.entries()) {
+              const expected = own[index] ?? [];
+              const received: string[] = [];
+              for (let i = 0; i < expected.length; i++) {
+                const event = (await stream.next(5_000)) as SseEvent;
+                received.push(`${event.event} ${String(tasks(event).id)}`);
+                expect(tasks(event).user_id).toBe(users[index]?.id);
+              }
+              expect(received).toEqual(expected);
+              await expect(stream.next(100)).rejects.toThrow('no event in time');
+            }
+          } finally {
+            for (const stream of streams) stream.close();
+          }
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+});
