@@ -106,7 +106,6 @@ class Unstored extends Error {
   }
 }
 
-
 /** Deletes expired keys, a batch at a time along the created_at index; returns how many. */
 export async function pruneIdempotencyKeys(prisma: PrismaClient, ttlMs: number, batch = 5_000): Promise<number> {
   const before = new Date(Date.now() - ttlMs);

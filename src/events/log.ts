@@ -5,8 +5,7 @@
  */
 import type { Db, PrismaClient } from '../db/client.js';
 
-export const EVENT_KINDS = ['created', 'updated', 'deleted'] as const;
-export type TaskEventKind = (typeof EVENT_KINDS)[number];
+export type TaskEventKind = 'created' | 'updated' | 'deleted';
 
 /** A task as an event carries it: as it is after the change (as it was, for a delete). */
 export interface TaskSnapshot {

@@ -22,7 +22,6 @@ export interface StreamRegistry {
   open(userId: string): OpenStream;
   /** Ends every stream (their signals abort). */
   stopAll(): void;
-  readonly size: number;
 }
 
 export function createStreamRegistry({ maxPerUser, maxStreams }: { maxPerUser: number; maxStreams: number }): StreamRegistry {
@@ -52,9 +51,6 @@ export function createStreamRegistry({ maxPerUser, maxStreams }: { maxPerUser: n
     },
     stopAll() {
       for (const controller of open) controller.abort();
-    },
-    get size() {
-      return open.size;
     },
   };
 }

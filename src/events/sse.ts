@@ -17,8 +17,8 @@ import type { TaskSnapshot } from './log.js';
 import type { StreamRegistry } from './registry.js';
 import { parseCursor, taskEventStream, type StreamItem } from './stream.js';
 
-export const EVENTS_PATH = `${REST_BASE_PATH}/tasks/events`;
-export const HEARTBEAT_MS = 15_000;
+const EVENTS_PATH = `${REST_BASE_PATH}/tasks/events`;
+const HEARTBEAT_MS = 15_000;
 /** Bytes a stream may have waiting for its client before it is cut. */
 const MAX_BUFFERED_BYTES = 256 * 1024;
 /** What a client is told to wait before reconnecting, when this instance stops. */
@@ -32,7 +32,7 @@ export interface EventStreamOptions {
 }
 
 /** The task as REST shows it (the same six keys as every route). */
-export function restTask(task: TaskSnapshot) {
+function restTask(task: TaskSnapshot) {
   return {
     id: task.id,
     title: task.title,
@@ -119,4 +119,3 @@ export function tokenExpiresInMs(request: FastifyRequest): number {
   const exp = token ? decodeJwt(token).exp : undefined;
   return exp === undefined ? 2 ** 31 - 1 : exp * 1000 - Date.now();
 }
-

@@ -1,8 +1,11 @@
-import { UnauthenticatedError } from '../errors.js';
+/**
+ * The live change stream on GraphQL: `subscription { taskEvents(after) }`, served by Yoga over
+ * GraphQL-over-SSE from the same log and wake-ups as GET /api/tasks/events (../events/).
+ */
 import type { Context } from '../context.js';
+import { BadUserInputError, UnauthenticatedError } from '../errors.js';
 import type { TaskSnapshot } from '../events/log.js';
 import { parseCursor, taskEventStream } from '../events/stream.js';
-import { BadUserInputError } from '../errors.js';
 import { builder } from './builder.js';
 import { Task } from './task.js';
 
