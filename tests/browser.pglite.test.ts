@@ -184,7 +184,9 @@ describe('the web page, live', () => {
       await second.close();
       await database.close();
     }
-  });
+    // Two pages, a restart and the pages' reconnect backoff (1 s, doubling): more than the default 30 s
+    // on a loaded machine (CI's Node 24 pass took longer).
+  }, 90_000);
 });
 
 describe('Swagger UI at /docs', () => {
