@@ -15,7 +15,7 @@
  * server), BENCH_SERVER_CPU, BENCH_LOAD_CPU.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -65,6 +65,8 @@ interface Fixture {
   /** A cursor every 50 tasks through the big user's list. */
   bigCursors: string[];
   deletable: Record<ServerName, { id: string; userId: string }[]>;
+  /** A connection for changing the database's state between targets; it LISTENs for the change log's wake-ups. */
+  admin: pg.Client;
 }
 
 interface Request {
@@ -82,6 +84,8 @@ interface Flavour {
   face: Face;
   /** What sets this target apart from the face's plain one (`+ Idempotency-Key`). */
   variant?: string;
+  /** Puts the database in this target's state before it is loaded, and back after. */
+  database?: { before(): Promise<unknown>; after(): Promise<unknown> };
   /** The request the n-th call sends. */
   next(n: number): Request;
   /** Checks one answer; throws if wrong. */
@@ -132,7 +136,7 @@ async function prepareDatabase(): Promise<Fixture> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   console.log('seeding…');
-  await client.query('TRUNCATE users, tasks');
+  await client.query('TRUNCATE users, tasks, task_events, task_event_streams');
   await client.query(
     `INSERT INTO users (id) SELECT 'user' || lpad(g::text, 3, '0') FROM generate_series(0, $1::int - 1) g
      UNION ALL SELECT 'big' UNION ALL SELECT 'deleter-bare' UNION ALL SELECT 'deleter-ours'`,
@@ -161,7 +165,8 @@ async function prepareDatabase(): Promise<Fixture> {
   const small = await client.query<{ id: string; user_id: string }>("SELECT id, user_id FROM tasks WHERE user_id LIKE 'user%' ORDER BY random()");
   const big = await client.query<{ id: string; created_at: Date }>("SELECT id, created_at FROM tasks WHERE user_id = 'big' ORDER BY created_at DESC, id DESC");
   const deletable = await client.query<{ id: string; user_id: string }>("SELECT id, user_id FROM tasks WHERE user_id LIKE 'deleter-%'");
-  await client.end();
+  await client.query('UPDATE users SET watched_until = NULL');
+  await client.query('LISTEN task_events');
 
   // Creators: users whose tasks no list scenario reads, so every round lists the same 100 tasks.
   const creators = Array.from({ length: SMALL_USERS }, (_, i) => creator(i));
@@ -181,6 +186,7 @@ async function prepareDatabase(): Promise<Fixture> {
     bigUser: 'big',
     bigCursors,
     deletable: { bare: byServer('bare'), ours: byServer('ours') },
+    admin: client,
   };
 }
 
@@ -288,6 +294,30 @@ function scenarios(f: Fixture): Scenario[] {
     next: (n) => ({ ...flavour.next(n), key: `${runId}-${n}` }),
   });
 
+  /**
+   * Our REST face on the same database with the task triggers as they were before the change log (issue
+   * 13: counters only, from the versions_and_idempotency migration), and with every user watched, as when
+   * each writer has a live stream open (each write's trigger then sends a pg_notify, heard by a LISTEN
+   * connection of this script's): what the change log and its wake-ups cost a write.
+   */
+  const withoutLog = (flavour: Omit<Flavour, 'server' | 'face'>): Flavour => ({
+    ...flavour,
+    server: 'ours',
+    face: 'REST',
+    variant: 'no log',
+    database: { before: () => f.admin.query(triggerBodies('versions_and_idempotency')), after: () => f.admin.query(triggerBodies()) },
+  });
+  const watched = (flavour: Omit<Flavour, 'server' | 'face'>): Flavour => ({
+    ...flavour,
+    server: 'ours',
+    face: 'REST',
+    variant: 'watched',
+    database: {
+      before: () => f.admin.query("UPDATE users SET watched_until = now() + interval '1 hour'"),
+      after: () => f.admin.query('UPDATE users SET watched_until = NULL'),
+    },
+  });
+
   const toggle: Omit<Flavour, 'server' | 'face'> = {
     next: (n) => ({ method: 'PATCH', path: `/api/tasks/${small(n).id}`, userId: small(n).userId, body: { completed: n % 2 === 0 } }),
     verify: (r, req) => {
@@ -343,7 +373,7 @@ function scenarios(f: Fixture): Scenario[] {
     {
       name: 'toggle',
       flavours: [
-        ...[toggle].flatMap((flavour) => [...both(flavour), keyed(flavour)]),
+        ...[toggle].flatMap((flavour) => [...both(flavour), keyed(flavour), withoutLog(flavour), watched(flavour)]),
         graphql({
           next: (n) =>
             gql(small(n).userId, `mutation Toggle($id: ID!, $completed: Boolean!) { setTaskCompleted(id: $id, completed: $completed) { ${TASK_FIELDS} } }`, {
@@ -360,7 +390,7 @@ function scenarios(f: Fixture): Scenario[] {
     {
       name: 'create',
       flavours: [
-        ...[create].flatMap((flavour) => [...both(flavour), keyed(flavour)]),
+        ...[create].flatMap((flavour) => [...both(flavour), keyed(flavour), withoutLog(flavour), watched(flavour)]),
         graphql({
           next: (n) => gql(maker(n), `mutation Create($title: String!) { createTask(title: $title) { ${TASK_FIELDS} } }`, { title: `new ${n}` }),
           verify: (r, req) => {
@@ -419,6 +449,24 @@ function scenarios(f: Fixture): Scenario[] {
     },
   ];
   return all.filter((s) => !only || only.includes(s.name));
+}
+
+/**
+ * The statements that define the task triggers' functions as the migration named `suffix` left them, or
+ * as the newest migration that defines them does.
+ */
+function triggerBodies(suffix?: string): string {
+  const dir = join(root, 'prisma', 'migrations');
+  const names = readdirSync(dir)
+    .filter((name) => !suffix || name.endsWith(`_${suffix}`))
+    .sort()
+    .reverse();
+  for (const name of names) {
+    const sql = existsSync(join(dir, name, 'migration.sql')) ? readFileSync(join(dir, name, 'migration.sql'), 'utf8') : '';
+    const bodies = sql.match(/CREATE (?:OR REPLACE )?FUNCTION "count_(?:inserted|deleted|updated)_tasks"[\s\S]*?END';/g);
+    if (bodies?.length === 3) return bodies.map((body) => body.replace(/^CREATE (?:OR REPLACE )?/, 'CREATE OR REPLACE ')).join('\n');
+  }
+  throw new Error(`no migration${suffix ? ` ${suffix}` : ''} defines the task triggers`);
 }
 
 // -------------------------------------------------------------------------------------------------- load
@@ -579,9 +627,14 @@ try {
       // Each target goes first as often as the others.
       const shift = (round + index) % scenario.flavours.length;
       const order = [...scenario.flavours.slice(shift), ...scenario.flavours.slice(0, shift)];
-      for (const flavour of order) await verify(fixture, servers[flavour.server], scenario, flavour, counterOf(flavour));
       for (const flavour of order) {
-        const result = await load(fixture, servers[flavour.server], scenario, flavour, counterOf(flavour), round);
+        await flavour.database?.before();
+        await verify(fixture, servers[flavour.server], scenario, flavour, counterOf(flavour));
+        await flavour.database?.after();
+      }
+      for (const flavour of order) {
+        await flavour.database?.before();
+        const result = await load(fixture, servers[flavour.server], scenario, flavour, counterOf(flavour), round).finally(() => flavour.database?.after());
         results.push(result);
         console.log(
           `round ${round}  ${scenario.name.padEnd(22)} ${result.target.padEnd(12)} ${Math.round(result.rps).toString().padStart(6)} req/s  ` +
@@ -592,6 +645,7 @@ try {
   }
 } finally {
   await Promise.all(Object.values(servers).map(stop));
+  await fixture.admin.end();
 }
 
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;

@@ -78,7 +78,13 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   const errorContext = { logger, maxBodyBytes: limits.maxBodyBytes };
   // Without a way to LISTEN (a test's own client), streams look at the log every second.
   const feed = createChangeFeed(dependencies.listen ?? { kind: 'poll' }, { pollMs: config.events.pollMs, logger });
-  const streams = createStreamRegistry({ maxPerUser: config.events.maxStreamsPerUser, maxStreams: config.events.maxStreams });
+  const streams = createStreamRegistry({
+    prisma,
+    logger,
+    maxPerUser: config.events.maxStreamsPerUser,
+    maxStreams: config.events.maxStreams,
+    onLapse: () => feed.wakeAll(),
+  });
   const contextDependencies: ContextDependencies = {
     events: { prisma, feed, streams },
     prisma,
@@ -120,7 +126,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   ];
   app.addHook('onClose', async () => {
     for (const stop of stopPruning) stop();
-    await feed.close();
+    await Promise.all([streams.close(), feed.close()]);
   });
   app.setErrorHandler((error, _request, reply) => sendDetail(reply, classifyError(error, errorContext)));
   app.setNotFoundHandler(() => {

@@ -3,7 +3,10 @@
  * databases: every change in commit order, each once; Last-Event-ID / ?after resumes exactly; a user
  * never sees another's events; the per-user cap; retention's reset; the end of the token; shutdown.
  */
+import { connect } from 'node:net';
+import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
+import type { ListenSource } from '../src/events/feed.js';
 import { pruneTaskEvents } from '../src/events/log.js';
 import { createTestApp, describe, expect, signToken, test, type TestApp } from './support/fixtures.js';
 import { openSse, type SseEvent } from './support/sse.js';
@@ -134,6 +137,126 @@ describe('GET /api/tasks/events', () => {
     expect(rest.at(-1)?.retry).toBeGreaterThan(0);
   });
 });
+
+describe('places and wake-ups are kept in the database, for every instance', () => {
+  test('MAX_STREAMS_PER_USER counts the streams of every instance together', async () => {
+    const other = await createTestApp({ database: api.database, env: { MAX_STREAMS_PER_USER: '3' } });
+    const otherOrigin = await other.listen();
+    try {
+      const kate = await api.user('kate');
+      const here = await Promise.all([events()(kate.token), events()(kate.token)]);
+      const there = await openSse(`${otherOrigin}/api/tasks/events`, auth(kate.token));
+      expect([...here, there].map((stream) => stream.status)).toEqual([200, 200, 200]);
+      expect((await events()(kate.token)).status).toBe(429);
+      const refused = await openSse(`${otherOrigin}/api/tasks/events`, auth(kate.token));
+      expect(refused.status).toBe(429);
+      // One ends on this instance: the other one may open a stream in its place.
+      here[0].close();
+      await until(async () => (await countPlaces(kate.id)) === 2);
+      const again = await openSse(`${otherOrigin}/api/tasks/events`, auth(kate.token));
+      expect(again.status).toBe(200);
+      for (const stream of [...here, there, again]) stream.close();
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('the places of an instance that stopped renewing them lapse; those still renewed do not', async () => {
+    const leo = await api.user('leo');
+    await leo.request('POST', '/api/tasks', { body: { title: 'exists' } });
+    // Three places taken by an instance that died a while ago (expired), then three by a live one.
+    const take = (expiresAt: string) =>
+      api.database.prisma.$executeRawUnsafe(
+        `INSERT INTO task_event_streams (id, user_id, expires_at) SELECT gen_random_uuid(), $1, ${expiresAt} FROM generate_series(1, 3)`,
+        leo.id,
+      );
+    await take("now() - interval '1 second'");
+    const lapsed = await events()(leo.token);
+    expect(lapsed.status).toBe(200);
+    lapsed.close();
+    await until(async () => (await countPlaces(leo.id)) === 0);
+    await take("now() + interval '1 minute'");
+    expect((await events()(leo.token)).status).toBe(429);
+  });
+
+  test('a write sends a wake-up (pg_notify) only while some instance watches its user', async () => {
+    const [mia, ned] = await Promise.all([api.user('mia'), api.user('ned')]);
+    const heard = await listenForWakeUps(api.database.listen);
+    try {
+      await ned.request('POST', '/api/tasks', { body: { title: 'nobody watches' } });
+      const stream = await events()(mia.token);
+      const created = await mia.request('POST', '/api/tasks', { body: { title: 'watched' } });
+      expect(tasks((await stream.next()) as SseEvent).id).toBe(created.body.id);
+      await until(() => heard.some((payload) => payload.endsWith(` ${mia.id}`)));
+      expect(heard.filter((payload) => payload.endsWith(` ${ned.id}`))).toEqual([]);
+      stream.close();
+    } finally {
+      await heard.stop();
+    }
+  });
+
+  test('a client that does not read is sent event: reset and cut, not buffered for', async () => {
+    const olga = await api.user('olga');
+    await olga.request('POST', '/api/tasks', { body: { title: 'first' } });
+    // ~14 MB of events waiting in the log, more than the socket buffers between us hold.
+    await api.database.prisma.$executeRaw`
+      INSERT INTO tasks (user_id, title) SELECT ${olga.id}, repeat('x', 490) || g FROM generate_series(1, 20000) g`;
+    const [first] = await api.database.prisma.$queryRaw<{ id: bigint }[]>`SELECT min(id) AS id FROM task_events WHERE user_id = ${olga.id}`;
+    const socket = connect(Number(new URL(origin).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`GET /api/tasks/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${olga.token}\r\nLast-Event-ID: ${String(first?.id)}\r\n\r\n`);
+    socket.pause();
+    // The server stops writing once 256 KiB wait for this client: nothing more is read from the log.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Then everything sent arrives, up to the end of the answer (the last, empty chunk).
+    let text = '';
+    const ended = new Promise((resolve) =>
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        if (text.endsWith('\r\n0\r\n\r\n')) resolve(undefined);
+      }),
+    );
+    socket.resume();
+    await ended;
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(text).toMatch(/event: reset\ndata: \{"reason":"too slow[^\n]*\n\n\r\n0\r\n\r\n$/);
+    const delivered = text.match(/^event: task\.created$/gm)?.length ?? 0;
+    expect(delivered).toBeGreaterThan(0);
+    expect(delivered).toBeLessThan(20_000);
+    socket.destroy();
+  });
+});
+
+/** How many stream places the user holds, across instances. */
+async function countPlaces(userId: string): Promise<number> {
+  const [row] = await api.database.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM task_event_streams WHERE user_id = ${userId}`;
+  return row?.n ?? -1;
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !(await condition()); ) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The payloads of the change log's wake-ups, heard on a connection of the test's own. */
+async function listenForWakeUps(source: ListenSource): Promise<string[] & { stop(): Promise<void> }> {
+  const heard = Object.assign([] as string[], { stop: async () => {} });
+  if (source.kind === 'local') {
+    const unlisten = await source.listen('task_events', (payload) => heard.push(payload));
+    heard.stop = unlisten;
+  } else if (source.kind === 'postgres') {
+    const client = new pg.Client({ connectionString: source.url });
+    await client.connect();
+    client.on('notification', (message) => heard.push(message.payload ?? ''));
+    await client.query('LISTEN task_events');
+    heard.stop = () => client.end();
+  } else {
+    throw new Error('this database cannot LISTEN');
+  }
+  return heard;
+}
 
 describe('subscription taskEvents (GraphQL over SSE)', () => {
   const subscribe = (token: string, after?: string) =>

@@ -1,6 +1,6 @@
 /**
- * Wake-ups for the live streams of one instance: every write's trigger sends `pg_notify('task_events',
- * '<last event id> <user id>')` on commit, and this instance holds one LISTEN connection for all its
+ * Wake-ups for the live streams of one instance: a write's trigger sends `pg_notify('task_events',
+ * '<last event id> <user id>')` on commit when some instance watches the user (./registry.ts), and this instance holds one LISTEN connection for all its
  * streams, open only while some stream watches, reconnecting with backoff. A notification only says
  * "read the log again": streams read what they missed from the log (./log.ts), so a notification lost
  * while the connection was down costs nothing but a moment: after every (re)connect every stream re-reads.
@@ -15,6 +15,8 @@ export const CHANNEL = 'task_events';
 export interface ChangeFeed {
   /** Calls `wake` whenever the user's log may have grown, until the returned function is called. */
   watch(userId: string, wake: () => void): () => void;
+  /** Wakes every stream: something may have been committed without a wake-up. */
+  wakeAll(): void;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export function createChangeFeed(source: ListenSource, { pollMs = 0, logger }: {
         if (watchers.size === 0) connection.wanted(false);
       };
     },
+    wakeAll,
     close: () => connection.close(),
   };
 }

@@ -50,8 +50,10 @@ export function useEventStreams(app: FastifyInstance, options: EventStreamOption
     scope.get(EVENTS_PATH, async (request, reply) => {
       const userId = request.userId ?? '';
       const after = cursorOf(request);
-      const stream = streams.open(userId);
+      const stream = await streams.open(userId);
       const raw = reply.raw;
+      // The client left while the place was being taken.
+      if (raw.destroyed || request.raw.socket.destroyed) return stream.release();
       const state = { ended: false };
       const end = (last = '') => {
         if (state.ended) return;

@@ -49,11 +49,11 @@ builder.subscriptionFields((t) => ({
  * The stream as an async iterator whose return() (the client went) ends it at once, even while it waits
  * for the next change; it ends with UNAUTHENTICATED when the token expires.
  */
-function subscribe(ctx: Context, userId: string, after: string | null): AsyncIterableIterator<TaskEventItem> {
+async function subscribe(ctx: Context, userId: string, after: string | null): Promise<AsyncIterableIterator<TaskEventItem>> {
   const cursor = after === null ? null : parseCursor(after);
   if (cursor === undefined) throw new BadUserInputError('after must be a cursor from an earlier event');
   const { prisma, feed, streams } = ctx.events;
-  const stream = streams.open(userId);
+  const stream = await streams.open(userId);
   let expired = false;
   const expiry = setTimeout(
     () => {
@@ -67,9 +67,9 @@ function subscribe(ctx: Context, userId: string, after: string | null): AsyncIte
     clearTimeout(expiry);
     stream.release();
   };
-  return {
+  const iterator: AsyncIterableIterator<TaskEventItem> = {
     [Symbol.asyncIterator]() {
-      return this;
+      return iterator;
     },
     async next() {
       const { done, value } = await source.next();
@@ -88,4 +88,5 @@ function subscribe(ctx: Context, userId: string, after: string | null): AsyncIte
       return { done: true, value: undefined };
     },
   };
+  return iterator;
 }
