@@ -77,16 +77,18 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   const loggerInstance: FastifyBaseLogger = logger;
   const errorContext = { logger, maxBodyBytes: limits.maxBodyBytes };
   // Without a way to LISTEN (a test's own client), streams look at the log every second.
-  const feed = createChangeFeed(dependencies.listen ?? { kind: 'poll' }, { pollMs: config.events.pollMs, logger });
+  const feed = createChangeFeed(dependencies.listen ?? { kind: 'poll' }, { pollMs: config.events.pollMs, prisma, logger });
   const streams = createStreamRegistry({
     prisma,
     logger,
     maxPerUser: config.events.maxStreamsPerUser,
     maxStreams: config.events.maxStreams,
+    watch: feed.listens,
     onLapse: () => feed.wakeAll(),
   });
+  metrics.countStreamsWith(() => streams.size);
   const contextDependencies: ContextDependencies = {
-    events: { prisma, feed, streams },
+    events: { prisma, feed, streams, metrics },
     prisma,
     unpagedLists: createPerUserLimit(config.tasks.unpagedListConcurrency),
     maxTasksPerUser: config.tasks.maxTasksPerUser,
@@ -163,7 +165,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   });
 
   useHealthRoutes(app, { readiness, metrics, metricsToken: config.observability.metricsToken });
-  useEventStreams(app, { prisma, feed, streams, authenticate });
+  useEventStreams(app, { prisma, feed, streams, authenticate, metrics });
   await useRestApi(app, { schema, authenticate, contextDependencies, metrics });
   await useGraphQL(app, { schema, config: config.graphql, authenticate, contextDependencies, logger, metrics, maxBodyBytes: limits.maxBodyBytes });
   await useApiDocs(app, schema, version);

@@ -7,6 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Db, PrismaClient } from './db/client.js';
 import type { ChangeFeed } from './events/feed.js';
 import type { StreamRegistry } from './events/registry.js';
+import type { Metrics } from './metrics.js';
 import type { Precondition } from './resolvers/task.js';
 import type { PerUserLimit } from './per-user-limit.js';
 
@@ -27,7 +28,7 @@ export interface Context {
   /** A REST change's If-Match, for the resolver (GraphQL passes `expectedVersion` instead). */
   precondition?: Precondition;
   /** What live change streams need: the wake-ups, and the places the instance has for streams. */
-  events: { prisma: PrismaClient; feed: ChangeFeed; streams: StreamRegistry };
+  events: { prisma: PrismaClient; feed: ChangeFeed; streams: StreamRegistry; metrics: Metrics };
   /** Milliseconds left on the request's token (a subscription ends there). */
   tokenExpiresInMs: () => number;
   /** Tasks this request may still return from unpaged lists (MAX_UNPAGED_TASKS at first). */

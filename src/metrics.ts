@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics (served at /metrics by ./http/health.ts): requests and their latency per route and status, GraphQL
- * operations (over /graphql and through the REST routes), database pool usage, and Node's process metrics.
+ * operations (over /graphql and through the REST routes), live change streams, database pool usage, and Node's
+ * process metrics.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -13,6 +14,10 @@ export interface Metrics {
   /** A request whose client hung up before its answer was sent. */
   countAborted(method: string, route: string): void;
   countOperation(source: 'graphql' | 'rest', type: string, name: string | undefined): void;
+  /** Where the number of live change streams open on this instance is read from. */
+  countStreamsWith(count: () => number): void;
+  /** A live change stream ended: on which face, and why (client, reauth, reset, shutdown, error). */
+  countStreamEnd(face: 'rest' | 'graphql', reason: string): void;
 }
 
 export function createMetrics(
@@ -56,6 +61,21 @@ export function createMetrics(
       this.set({ state: 'waiting' }, stats.waiting);
     },
   });
+  let streamCount: (() => number) | undefined;
+  new Gauge({
+    name: 'task_event_streams',
+    help: 'Live change streams (REST and GraphQL) open on this instance',
+    registers: [registry],
+    collect() {
+      if (streamCount) this.set(streamCount());
+    },
+  });
+  const streamEnds = new Counter({
+    name: 'task_event_streams_ended_total',
+    help: 'Live change streams ended, by face and reason (client: the client left; reauth: the token expired; reset: too slow; shutdown; error)',
+    labelNames: ['face', 'reason'] as const,
+    registers: [registry],
+  });
   const names = new Set<string>();
   // prom-client hashes a label object on every call; the series of one (method, route, status) are kept.
   const series = new Map<string, { count: () => void; observe: (seconds: number) => void }>();
@@ -84,6 +104,12 @@ export function createMetrics(
         else names.add(label);
       }
       operations.inc({ source, type, name: label });
+    },
+    countStreamsWith(count) {
+      streamCount = count;
+    },
+    countStreamEnd(face, reason) {
+      streamEnds.inc({ face, reason });
     },
   };
 }

@@ -195,6 +195,27 @@ describe('places and wake-ups are kept in the database, for every instance', () 
     }
   });
 
+  test('with TASK_EVENTS_POLL_MS, streams are woken by polling the change counters, and writes notify no one', async () => {
+    const polling = await createTestApp({ database: api.database, env: { TASK_EVENTS_POLL_MS: '50' } });
+    const url = await polling.listen();
+    const heard = await listenForWakeUps(api.database.listen);
+    try {
+      const quinn = await polling.user('quinn');
+      const stream = await openSse(`${url}/api/tasks/events`, auth(quinn.token));
+      const written: string[] = [];
+      for (let i = 0; i < 5; i++) written.push((await quinn.request('POST', '/api/tasks', { body: { title: `polled ${i}` } })).body.id as string);
+      await quinn.request('PATCH', `/api/tasks/${written[0]}`, { body: { completed: true } });
+      const received = [];
+      for (let i = 0; i < 6; i++) received.push(tasks((await stream.next(2_000)) as SseEvent).id);
+      expect(received).toEqual([...written, written[0]]);
+      stream.close();
+      expect(heard.filter((payload) => payload.endsWith(` ${quinn.id}`))).toEqual([]);
+    } finally {
+      await heard.stop();
+      await polling.close();
+    }
+  });
+
   test('a client that does not read is sent event: reset and cut, not buffered for', async () => {
     const olga = await api.user('olga');
     await olga.request('POST', '/api/tasks', { body: { title: 'first' } });
@@ -224,6 +245,32 @@ describe('places and wake-ups are kept in the database, for every instance', () 
     expect(delivered).toBeGreaterThan(0);
     expect(delivered).toBeLessThan(20_000);
     socket.destroy();
+  });
+});
+
+describe('streams in the log and the metrics', () => {
+  test('a stream that ends gets its log line (events sent, why it ended) and is counted by face and reason', async () => {
+    const lines: string[] = [];
+    const observed = await createTestApp({ database: api.database, logLines: lines, env: { METRICS_TOKEN: 'metrics-token-for-tests' } });
+    const url = await observed.listen();
+    try {
+      const pia = await observed.user('pia');
+      const stream = await openSse(`${url}/api/tasks/events`, auth(pia.token));
+      await pia.request('POST', '/api/tasks', { body: { title: 'seen' } });
+      await stream.next();
+      const during = await observed.request('GET', '/metrics', { headers: { authorization: 'Bearer metrics-token-for-tests' } });
+      expect(during.text).toMatch(/^task_event_streams 1$/m);
+      stream.close();
+      await until(() => lines.some((line) => line.includes('"event stream"')));
+      const line = JSON.parse(lines.find((l) => l.includes('"event stream"')) ?? '{}') as Record<string, unknown>;
+      expect(line).toMatchObject({ route: '/api/tasks/events', status: 200, events: 1, ended: 'client' });
+      expect(line.reqId).toEqual(expect.any(String));
+      const after = await observed.request('GET', '/metrics', { headers: { authorization: 'Bearer metrics-token-for-tests' } });
+      expect(after.text).toMatch(/^task_event_streams 0$/m);
+      expect(after.text).toMatch(/^task_event_streams_ended_total\{face="rest",reason="client"\} 1$/m);
+    } finally {
+      await observed.close();
+    }
   });
 });
 

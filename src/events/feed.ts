@@ -1,13 +1,19 @@
 /**
- * Wake-ups for the live streams of one instance: a write's trigger sends `pg_notify('task_events',
- * '<last event id> <user id>')` on commit when some instance watches the user (./registry.ts), and this instance holds one LISTEN connection for all its
- * streams, open only while some stream watches, reconnecting with backoff. A notification only says
- * "read the log again": streams read what they missed from the log (./log.ts), so a notification lost
- * while the connection was down costs nothing but a moment: after every (re)connect every stream re-reads.
- * With `pollMs` (TASK_EVENTS_POLL_MS: a database that cannot LISTEN) streams are woken on a timer instead.
+ * Wake-ups for the live streams of one instance, in one of two ways:
+ * - LISTEN (the default): a write's trigger sends `pg_notify('task_events', '<last event id> <user id>')`
+ *   on commit when some instance watches the user (./registry.ts), and this instance holds one LISTEN
+ *   connection for all its streams, open only while some stream watches, reconnecting with backoff. A
+ *   notification lost while the connection was down costs nothing but a moment: after every (re)connect
+ *   every stream reads the log again (./log.ts).
+ * - Polling (`pollMs`, TASK_EVENTS_POLL_MS): every `pollMs` one query reads the change counter
+ *   (users.change_count, moved by every write in its own transaction) of every user this instance
+ *   watches, and wakes the streams of those whose counter moved. No LISTEN connection, and writes send
+ *   no notification at all (a notification serialises the commits of the writers that send one): for a
+ *   database that cannot LISTEN, or where watched writes are many.
  * The embedded database notifies in this process (PGlite's listen()).
  */
 import pg from 'pg';
+import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 
 export const CHANNEL = 'task_events';
@@ -17,6 +23,8 @@ export interface ChangeFeed {
   watch(userId: string, wake: () => void): () => void;
   /** Wakes every stream: something may have been committed without a wake-up. */
   wakeAll(): void;
+  /** Whether streams are woken by notifications (LISTEN), which writes send only for watched users. */
+  readonly listens: boolean;
   close(): Promise<void>;
 }
 
@@ -24,10 +32,18 @@ export interface ChangeFeed {
 export type ListenSource =
   | { kind: 'postgres'; url: string; connectTimeoutMs: number }
   | { kind: 'local'; listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> }
-  /** Nothing to LISTEN on: look at the log every second. */
+  /** Nothing to LISTEN on: poll every second. */
   | { kind: 'poll' };
 
-export function createChangeFeed(source: ListenSource, { pollMs = 0, logger }: { pollMs?: number; logger: Logger }): ChangeFeed {
+export interface ChangeFeedOptions {
+  /** Poll this often instead of LISTEN (0: LISTEN). */
+  pollMs?: number;
+  /** Where the poller reads the change counters. */
+  prisma: Db;
+  logger: Logger;
+}
+
+export function createChangeFeed(source: ListenSource, { pollMs = 0, prisma, logger }: ChangeFeedOptions): ChangeFeed {
   const watchers = new Map<string, Set<() => void>>();
   const wakeAll = () => {
     for (const set of watchers.values()) for (const wake of set) wake();
@@ -36,9 +52,12 @@ export function createChangeFeed(source: ListenSource, { pollMs = 0, logger }: {
     const space = payload.indexOf(' ');
     for (const wake of watchers.get(payload.slice(space + 1)) ?? []) wake();
   };
+  const polls = pollMs > 0 || source.kind === 'poll';
   const connection =
-    pollMs > 0 || source.kind === 'poll'
-      ? poller(pollMs || 1_000, wakeAll)
+    polls
+      ? poller(pollMs || 1_000, prisma, () => [...watchers.keys()], (userId) => {
+          for (const wake of watchers.get(userId) ?? []) wake();
+        }, logger)
       : source.kind === 'local'
         ? localListener(source, onPayload, logger)
         : listener(source, onPayload, wakeAll, logger);
@@ -56,6 +75,7 @@ export function createChangeFeed(source: ListenSource, { pollMs = 0, logger }: {
       };
     },
     wakeAll,
+    listens: !polls,
     close: () => connection.close(),
   };
 }
@@ -66,18 +86,63 @@ interface Connection {
   close(): Promise<void>;
 }
 
-function poller(pollMs: number, wakeAll: () => void): Connection {
+/**
+ * Reads the change counters of the watched users every `pollMs` (one query, the users' primary key) and
+ * wakes those whose counter moved, or that it had not seen yet (a change may have come between their
+ * stream's first read and this look). One look at a time: a slow database delays the next, never piles up.
+ */
+function poller(pollMs: number, prisma: Db, watched: () => string[], wake: (userId: string) => void, logger: Logger): Connection {
   let timer: NodeJS.Timeout | undefined;
+  /** The counters of the last look: a user not in it is woken at its first. */
+  let seen = new Map<string, bigint>();
+  let failing = false;
+  const look = async () => {
+    const users = watched();
+    if (users.length === 0) return;
+    const rows = await prisma.$queryRaw<{ id: string; change_count: bigint }[]>`
+      SELECT id, change_count FROM users WHERE id = ANY(${users}::text[])`;
+    const next = new Map<string, bigint>();
+    for (const row of rows) {
+      next.set(row.id, row.change_count);
+      if (seen.get(row.id) !== row.change_count) wake(row.id);
+    }
+    seen = next;
+  };
+  let wanted = false;
+  let running = false;
+  const tick = () => {
+    timer = undefined;
+    if (!wanted) return;
+    running = true;
+    look()
+      .then(
+        () => (failing = false),
+        (error: unknown) => {
+          // Logged once per outage; the counters seen are kept, so the first look after it wakes what moved.
+          if (!failing) logger.warn({ err: { message: (error as Error).message } }, 'task events: cannot read the change counters; retrying');
+          failing = true;
+        },
+      )
+      .finally(() => {
+        running = false;
+        schedule();
+      });
+  };
+  const schedule = () => {
+    if (wanted && !running && !timer) timer = setTimeout(tick, pollMs);
+  };
   return {
     wanted(yes) {
-      if (yes && !timer) timer = setInterval(wakeAll, pollMs);
-      if (!yes && timer) {
-        clearInterval(timer);
-        timer = undefined;
-      }
+      wanted = yes;
+      if (yes) return schedule();
+      clearTimeout(timer);
+      timer = undefined;
+      seen = new Map();
     },
     close() {
-      clearInterval(timer);
+      wanted = false;
+      clearTimeout(timer);
+      timer = undefined;
       return Promise.resolve();
     },
   };

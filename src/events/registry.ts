@@ -2,7 +2,7 @@
  * The streams one instance holds open, both faces together. Each stream takes a place in the database
  * (open_task_event_stream, see the task_event_watchers migration): at most `maxPerUser` per user across
  * every instance, and `maxStreams` on this one; beyond either, 429. Taking the place also marks the user
- * as watched, which is what makes their writes send wake-ups at all; this instance renews its places and
+ * as watched (unless this instance polls), which is what makes their writes send wake-ups at all; this instance renews its places and
  * watches every `ttlMs / 3` while any stream is open, and gives each place back when its stream ends (a
  * place whose instance died lapses after `ttlMs`).
  */
@@ -29,6 +29,8 @@ export interface StreamRegistry {
   open(userId: string): Promise<OpenStream>;
   /** Ends every stream (their signals abort). */
   stopAll(): void;
+  /** Streams open on this instance. */
+  readonly size: number;
   /** Gives back the places of the streams still held (before the database closes). */
   close(): Promise<void>;
 }
@@ -40,6 +42,8 @@ export interface StreamRegistryOptions {
   maxStreams: number;
   /** How long a place and a watch last unless renewed. */
   ttlMs?: number;
+  /** Whether streams are woken by notifications: only then are their users watched (their writes notify). */
+  watch: boolean;
   /**
    * Called when renewing failed for so long that a watch may have lapsed: writes in that gap sent no
    * wake-up, so every stream must read the log again.
@@ -47,7 +51,7 @@ export interface StreamRegistryOptions {
   onLapse: () => void;
 }
 
-export function createStreamRegistry({ prisma, logger, maxPerUser, maxStreams, ttlMs = 60_000, onLapse }: StreamRegistryOptions): StreamRegistry {
+export function createStreamRegistry({ prisma, logger, maxPerUser, maxStreams, ttlMs = 60_000, watch, onLapse }: StreamRegistryOptions): StreamRegistry {
   /** Open streams: id → user and the way to end it. */
   const open = new Map<string, { userId: string; controller: AbortController }>();
   /** Places being taken (counted against maxStreams, not yet in `open`). */
@@ -80,7 +84,7 @@ export function createStreamRegistry({ prisma, logger, maxPerUser, maxStreams, t
     const ids = [...open.keys()];
     const users = ids.map((id) => open.get(id)?.userId ?? '');
     try {
-      await prisma.$executeRaw`SELECT renew_task_event_streams(${ids}::uuid[], ${users}::text[], ${ttlMs}::int)`;
+      await prisma.$executeRaw`SELECT renew_task_event_streams(${ids}::uuid[], ${users}::text[], ${ttlMs}::int, ${watch})`;
     } catch (error) {
       logger.warn({ err: { message: (error as Error).message } }, 'task events: could not renew stream places; retrying');
       return;
@@ -110,7 +114,7 @@ export function createStreamRegistry({ prisma, logger, maxPerUser, maxStreams, t
       let granted: boolean;
       try {
         const [row] = await prisma.$queryRaw<{ granted: boolean }[]>`
-          SELECT open_task_event_stream(${userId}, ${id}::uuid, ${maxPerUser}::int, ${ttlMs}::int) AS granted`;
+          SELECT open_task_event_stream(${userId}, ${id}::uuid, ${maxPerUser}::int, ${ttlMs}::int, ${watch}) AS granted`;
         granted = row?.granted === true;
       } finally {
         opening -= 1;
@@ -135,6 +139,9 @@ export function createStreamRegistry({ prisma, logger, maxPerUser, maxStreams, t
     },
     stopAll() {
       for (const { controller } of open.values()) controller.abort();
+    },
+    get size() {
+      return open.size;
     },
     async close() {
       stopRenewing();

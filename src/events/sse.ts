@@ -9,6 +9,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
 import type { Authenticate } from '../auth/request-gate.js';
+import type { Metrics } from '../metrics.js';
 import type { PrismaClient } from '../db/client.js';
 import { BadUserInputError } from '../errors.js';
 import { REST_BASE_PATH } from '../rest/routes.js';
@@ -29,6 +30,7 @@ export interface EventStreamOptions {
   feed: ChangeFeed;
   streams: StreamRegistry;
   authenticate: Authenticate;
+  metrics: Metrics;
 }
 
 /** The task as REST shows it (the same six keys as every route). */
@@ -54,18 +56,25 @@ export function useEventStreams(app: FastifyInstance, options: EventStreamOption
       const raw = reply.raw;
       // The client left while the place was being taken.
       if (raw.destroyed || request.raw.socket.destroyed) return stream.release();
-      const state = { ended: false };
-      const end = (last = '') => {
+      const state = { ended: false, events: 0 };
+      // Hijacked, the answer is not in the request log or metrics (../http/observability.ts): it gets a line
+      // of its own when it ends, and the stream metrics.
+      const end = (reason: 'client' | 'shutdown' | 'reauth' | 'reset' | 'error', last = '') => {
         if (state.ended) return;
         state.ended = true;
         stream.release();
         clearInterval(heartbeat);
         clearTimeout(reauth);
         if (!raw.destroyed) raw.end(last);
+        options.metrics.countStreamEnd('rest', reason);
+        request.log.info(
+          { method: 'GET', route: EVENTS_PATH, status: 200, ms: Math.round(reply.elapsedTime), events: state.events, ended: reason },
+          'event stream',
+        );
       };
       // The instance stops: the client is told to come back in a moment (to another instance).
-      stream.signal.addEventListener('abort', () => end(`retry: ${RETRY_MS}\n\n`));
-      raw.once('close', () => end());
+      stream.signal.addEventListener('abort', () => end('shutdown', `retry: ${RETRY_MS}\n\n`));
+      raw.once('close', () => end('client'));
 
       reply.hijack();
       raw.writeHead(200, {
@@ -78,22 +87,23 @@ export function useEventStreams(app: FastifyInstance, options: EventStreamOption
       // A first comment: the client knows the stream is open before any change.
       raw.write(': connected\n\n');
       const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
-      const reauth = setTimeout(() => end('event: reauth\ndata: \n\n'), Math.max(0, Math.min(tokenExpiresInMs(request), 2 ** 31 - 1)));
+      const reauth = setTimeout(() => end('reauth', 'event: reauth\ndata: \n\n'), Math.max(0, Math.min(tokenExpiresInMs(request), 2 ** 31 - 1)));
 
       try {
         for await (const item of taskEventStream(prisma, feed, userId, after, stream.signal)) {
           if (state.ended) break;
           raw.write(format(item));
+          state.events += 1;
           if (raw.writableLength > MAX_BUFFERED_BYTES) {
-            end(`event: reset\ndata: ${JSON.stringify({ reason: 'too slow: reload the list and reconnect' })}\n\n`);
+            end('reset', `event: reset\ndata: ${JSON.stringify({ reason: 'too slow: reload the list and reconnect' })}\n\n`);
           }
         }
       } catch (error) {
         request.log.warn({ err: { message: (error as Error).message } }, 'task event stream failed');
         // The client reconnects from its last id, as after any cut.
-        end(`retry: ${RETRY_MS}\n\n`);
+        end('error', `retry: ${RETRY_MS}\n\n`);
       }
-      end();
+      end('shutdown');
     });
     done();
   });

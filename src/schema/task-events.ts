@@ -52,9 +52,10 @@ builder.subscriptionFields((t) => ({
 async function subscribe(ctx: Context, userId: string, after: string | null): Promise<AsyncIterableIterator<TaskEventItem>> {
   const cursor = after === null ? null : parseCursor(after);
   if (cursor === undefined) throw new BadUserInputError('after must be a cursor from an earlier event');
-  const { prisma, feed, streams } = ctx.events;
+  const { prisma, feed, streams, metrics } = ctx.events;
   const stream = await streams.open(userId);
   let expired = false;
+  let finished = false;
   const expiry = setTimeout(
     () => {
       expired = true;
@@ -63,18 +64,24 @@ async function subscribe(ctx: Context, userId: string, after: string | null): Pr
     Math.max(0, Math.min(ctx.tokenExpiresInMs(), 2 ** 31 - 1)),
   );
   const source = taskEventStream(prisma, feed, userId, cursor, stream.signal);
-  const finish = () => {
+  const finish = (reason: 'client' | 'shutdown' | 'reauth' | 'error') => {
     clearTimeout(expiry);
     stream.release();
+    if (finished) return;
+    finished = true;
+    metrics.countStreamEnd('graphql', reason);
   };
   const iterator: AsyncIterableIterator<TaskEventItem> = {
     [Symbol.asyncIterator]() {
       return iterator;
     },
     async next() {
-      const { done, value } = await source.next();
+      const { done, value } = await source.next().catch((error: unknown) => {
+        finish('error');
+        throw error;
+      });
       if (done) {
-        finish();
+        finish(expired ? 'reauth' : 'shutdown');
         if (expired) throw new UnauthenticatedError('The token has expired: subscribe again with a new one');
         return { done: true, value: undefined };
       }
@@ -83,7 +90,7 @@ async function subscribe(ctx: Context, userId: string, after: string | null): Pr
       return { done: false, value: { cursor: String(id), kind, task } };
     },
     async return() {
-      finish();
+      finish('client');
       await source.return();
       return { done: true, value: undefined };
     },

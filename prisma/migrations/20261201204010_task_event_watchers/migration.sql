@@ -136,14 +136,16 @@ BEGIN
   RETURN NULL\073
 END';
 
--- A stream opens: the user is watched for p_ttl_ms from now (the instance renews it while the stream
--- lives), and the stream takes one of the user's p_max places across all instances, unless they are all
--- taken (false). Places whose instance stopped renewing them have lapsed and are freed here.
-CREATE FUNCTION "open_task_event_stream"(p_user text, p_stream uuid, p_max integer, p_ttl_ms integer) RETURNS boolean LANGUAGE plpgsql AS E'
+-- A stream opens: the stream takes one of the user's p_max places across all instances, unless they are
+-- all taken (false), for p_ttl_ms from now (its instance renews it while the stream lives). Places whose
+-- instance stopped renewing them have lapsed and are freed here. With p_watch (the instance is woken by
+-- notifications, not by polling) the user is watched as long: their writes notify. The user's row is
+-- written (and so locked) first, which orders this against every write of theirs (see above).
+CREATE FUNCTION "open_task_event_stream"(p_user text, p_stream uuid, p_max integer, p_ttl_ms integer, p_watch boolean) RETURNS boolean LANGUAGE plpgsql AS E'
 DECLARE
   until timestamptz := clock_timestamp() + p_ttl_ms * interval ''1 millisecond''\073
 BEGIN
-  INSERT INTO "users" ("id", "watched_until") VALUES (p_user, until)
+  INSERT INTO "users" ("id", "watched_until") VALUES (p_user, CASE WHEN p_watch THEN until END)
   ON CONFLICT ("id") DO UPDATE SET "watched_until" = GREATEST("users"."watched_until", EXCLUDED."watched_until")\073
   DELETE FROM "task_event_streams" WHERE "user_id" = p_user AND "expires_at" < clock_timestamp()\073
   IF (SELECT count(*) FROM "task_event_streams" WHERE "user_id" = p_user) >= p_max THEN
@@ -154,14 +156,17 @@ BEGIN
 END';
 
 -- An instance renews its open streams (the same stream ids, with their users: a place freed meanwhile is
--- taken again) and their users' watch, locking the users in one order so that two instances renewing the
--- same users cannot deadlock, and frees the places of instances that stopped renewing theirs.
-CREATE FUNCTION "renew_task_event_streams"(p_streams uuid[], p_users text[], p_ttl_ms integer) RETURNS void LANGUAGE plpgsql AS E'
+-- taken again) and, with p_watch, their users' watch, locking the users in one order so that two
+-- instances renewing the same users cannot deadlock, and frees the places of instances that stopped
+-- renewing theirs.
+CREATE FUNCTION "renew_task_event_streams"(p_streams uuid[], p_users text[], p_ttl_ms integer, p_watch boolean) RETURNS void LANGUAGE plpgsql AS E'
 DECLARE
   until timestamptz := clock_timestamp() + p_ttl_ms * interval ''1 millisecond''\073
 BEGIN
-  UPDATE "users" SET "watched_until" = GREATEST("watched_until", until)
-  WHERE "id" IN (SELECT "id" FROM "users" WHERE "id" = ANY(p_users) ORDER BY "id" FOR NO KEY UPDATE)\073
+  IF p_watch THEN
+    UPDATE "users" SET "watched_until" = GREATEST("watched_until", until)
+    WHERE "id" IN (SELECT "id" FROM "users" WHERE "id" = ANY(p_users) ORDER BY "id" FOR NO KEY UPDATE)\073
+  END IF\073
   INSERT INTO "task_event_streams" ("id", "user_id", "expires_at")
   SELECT s.id, s.user_id, until FROM unnest(p_streams, p_users) AS s(id, user_id) JOIN "users" u ON u."id" = s.user_id
   ON CONFLICT ("id") DO UPDATE SET "expires_at" = EXCLUDED."expires_at"\073
