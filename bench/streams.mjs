@@ -2,7 +2,7 @@
  * How many idle change streams one instance holds within 200 MB: `npm run build:server && node
  * bench/streams.mjs` starts the compiled server (as `npm start` runs it) on BENCH_DATABASE_URL, opens
  * GET /api/tasks/events streams for distinct users in steps of STEP (default 250) up to MAX (default
- * 4,000), and after each step prints the server's RSS; the last step under 200 MB is the answer. Then it
+ * 4,000), CONCURRENCY (default 25) at a time, and after each step prints the server's RSS; the last step under 200 MB is the answer. Then it
  * makes one write per user on a few streams and checks they arrive, so the streams counted are live.
  */
 import { spawn } from 'node:child_process';
@@ -13,6 +13,8 @@ import { SignJWT } from 'jose';
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/task_bench';
 const step = Number(process.env.STEP ?? 250);
 const max = Number(process.env.MAX ?? 4000);
+/** Streams opened at once (each takes its place in the database as it opens). */
+const concurrency = Number(process.env.CONCURRENCY ?? 25);
 const secret = 'bench-secret-that-is-at-least-32-bytes-long';
 const port = 8411;
 
@@ -59,17 +61,20 @@ function openStream(authorization) {
 }
 
 const streams = [];
-const tokens = [];
 let within = 0;
 try {
   while (streams.length < max) {
-    const batch = await Promise.all(
-      Array.from({ length: step }, async (_, i) => {
-        const t = await token(`streamer${streams.length + i}`);
-        tokens.push(t);
-        return openStream(`Bearer ${t}`);
-      }),
-    );
+    const batch = [];
+    for (let i = 0; i < step; i += concurrency) {
+      batch.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(concurrency, step - i) }, async (_, j) => {
+            const t = await token(`streamer${streams.length + i + j}`);
+            return Object.assign(await openStream(`Bearer ${t}`), { token: t });
+          }),
+        )),
+      );
+    }
     streams.push(...batch);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const rss = rssMb();
@@ -82,7 +87,7 @@ try {
   for (const i of sample) {
     await fetch(`http://127.0.0.1:${port}/api/tasks`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${tokens[i]}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${streams[i].token}`, 'content-type': 'application/json' },
       body: '{"title":"ping"}',
     });
   }
