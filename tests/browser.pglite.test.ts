@@ -189,6 +189,61 @@ describe('the web page, live', () => {
   }, 90_000);
 });
 
+describe('the web page, one stream per browser', () => {
+  test('the tabs of one browser share one stream, and another tab takes it over when the first closes', async () => {
+    const token = await signToken({ sub: `web-tabs-${Date.now()}` }, { expiresIn: '10m' });
+    const database = await openTestDatabase();
+    const server = await createTestApp({ webDir, database, env: { METRICS_TOKEN: 'metrics-token-for-tests' } });
+    const origin = await server.listen();
+    const streamsOpen = async () => {
+      const metrics = await server.request('GET', '/metrics', { headers: { authorization: 'Bearer metrics-token-for-tests' } });
+      return Number(/^task_event_streams (\d+)$/m.exec(metrics.text)?.[1]);
+    };
+    const create = async (title: string) => {
+      const response = await fetch(`${origin}/api/tasks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ title }),
+      });
+      expect(response.status).toBe(201);
+    };
+    const context = await browser.newContext();
+    try {
+      const first = await context.newPage();
+      const errors = collectPageErrors(first);
+      await first.goto(`${origin}/`);
+      await first.getByLabel('Access token').fill(token);
+      await first.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => first.getByText('Nothing to do.').isVisible()).toBe(true);
+      // The second tab finds the token the first one stored.
+      const second = await context.newPage();
+      const secondErrors = collectPageErrors(second);
+      await second.goto(`${origin}/`);
+      await expect.poll(() => second.getByText('Nothing to do.').isVisible()).toBe(true);
+      await expect.poll(streamsOpen).toBe(1);
+
+      await create('Seen in both tabs');
+      for (const page of [first, second]) {
+        await expect.poll(() => page.locator('li .title').allTextContents(), { timeout: 5_000 }).toEqual(['Seen in both tabs']);
+      }
+      expect(await streamsOpen()).toBe(1);
+
+      // The leading tab closes: the other one takes the stream over, from the last change it saw.
+      await first.close();
+      await create('Seen after the first tab closed');
+      await expect
+        .poll(() => second.locator('li .title').allTextContents(), { timeout: 10_000 })
+        .toEqual(['Seen after the first tab closed', 'Seen in both tabs']);
+      await expect.poll(streamsOpen, { timeout: 5_000 }).toBe(1);
+      expect([...errors, ...secondErrors]).toEqual([]);
+    } finally {
+      await context.close();
+      await server.close();
+      await database.close();
+    }
+  }, 60_000);
+});
+
 describe('Swagger UI at /docs', () => {
   test('authorizes with a token and executes a request against the server', async () => {
     const token = await signToken({ sub: `swagger-${Date.now()}` });

@@ -2,9 +2,9 @@
  * The streams one instance holds open, both faces together. Each stream takes a place in the database
  * (open_task_event_stream, see the task_event_watchers migration): at most `maxPerUser` per user across
  * every instance, and `maxStreams` on this one; beyond either, 429. Taking the place also marks the user
- * as watched (unless this instance polls), which is what makes their writes send wake-ups at all; this instance renews its places and
- * watches every `ttlMs / 3` while any stream is open, and gives each place back when its stream ends (a
- * place whose instance died lapses after `ttlMs`).
+ * as watched (unless this instance polls), which is what makes their writes send wake-ups at all. This
+ * instance renews its places and watches every `ttlMs / 3` while any stream is open, and gives each place
+ * back when its stream ends (a place whose instance died lapses after `ttlMs`).
  */
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../db/client.js';
@@ -70,11 +70,13 @@ export function createStreamRegistry({ prisma, logger, maxPerUser, maxStreams, t
   let givingBack: Promise<void> | undefined;
   const later = (id: string) => {
     ended.push(id);
-    givingBack ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      const ids = ended;
-      ended = [];
+    givingBack ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      while (ended.length > 0) {
+        const ids = ended;
+        ended = [];
+        await giveBack(ids);
+      }
       givingBack = undefined;
-      return giveBack(ids);
     });
   };
 

@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'react';
 import { Provider } from 'urql';
 import { createClient } from './client';
+import { subjectOf } from './live';
 import { TaskList } from './TaskList';
 
 const TOKEN_KEY = 'task-gateway.token';
@@ -53,7 +54,7 @@ export function App() {
             Sign out
           </button>
         </header>
-        <TaskList onSignInAgain={signOut} />
+        <TaskList user={subjectOf(token)} onSignInAgain={signOut} />
       </main>
     </Provider>
   );

@@ -17,10 +17,13 @@ type Outcome = 'done' | 'stale' | 'failed';
 /** Queries listing tasks are refetched after any mutation that returns a Task, even from an empty list. */
 const context = { additionalTypenames: ['Task'] };
 
-export function TaskList({ onSignInAgain }: { onSignInAgain: () => void }) {
+export function TaskList({ user, onSignInAgain }: { user: string; onSignInAgain: () => void }) {
   const [{ data, fetching, error: loadError }, reload] = useTasksQuery({ context });
   // A change made elsewhere (another tab, a phone, the API) shows here as it is committed.
-  useLiveTasks(useCallback(() => reload({ requestPolicy: 'network-only' }), [reload]));
+  useLiveTasks(
+    useCallback(() => reload({ requestPolicy: 'network-only' }), [reload]),
+    user,
+  );
   const [, createTask] = useCreateTaskMutation();
   const [title, setTitle] = useState('');
   const [error, setError] = useState<{ message: string; signInAgain: boolean } | null>(null);
