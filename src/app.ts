@@ -76,7 +76,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   const authenticate = createAuthenticate(createBearerVerifier(config.auth), rateLimits);
   const loggerInstance: FastifyBaseLogger = logger;
   const errorContext = { logger, maxBodyBytes: limits.maxBodyBytes };
-  // Without a way to LISTEN (a test's own client), streams look at the log every second.
+  // Without a way to LISTEN (a test's own client), the feed polls the change counters every second.
   const feed = createChangeFeed(dependencies.listen ?? { kind: 'poll' }, { pollMs: config.events.pollMs, prisma, logger });
   const streams = createStreamRegistry({
     prisma,

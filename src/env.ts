@@ -152,9 +152,9 @@ export interface TasksConfig {
 export interface EventsConfig {
   /** How long the change log keeps events: a stream can resume from a cursor this old. */
   retentionMs: number;
-  /** Wake streams on this timer instead of LISTEN (0: LISTEN). */
+  /** Read the watched users' change counters this often instead of LISTEN (0: LISTEN). */
   pollMs: number;
-  /** Streams one user may hold open on one instance. */
+  /** Streams one user may hold open, across all instances. */
   maxStreamsPerUser: number;
   /** Streams one instance holds open in all. */
   maxStreams: number;

@@ -10,6 +10,7 @@ import type { ListenSource } from '../src/events/feed.js';
 import { pruneTaskEvents } from '../src/events/log.js';
 import { createTestApp, describe, expect, signToken, test, type TestApp } from './support/fixtures.js';
 import { openSse, type SseEvent } from './support/sse.js';
+import { until } from './support/wait.js';
 
 let api: TestApp;
 let origin: string;
@@ -152,7 +153,7 @@ describe('places and wake-ups are kept in the database, for every instance', () 
       expect(refused.status).toBe(429);
       // One ends on this instance: the other one may open a stream in its place.
       here[0].close();
-      await until(async () => (await countPlaces(kate.id)) === 2);
+      await until(async () => (await countPlaces(kate.id)) === 2, { timeoutMs: 5_000 });
       const again = await openSse(`${otherOrigin}/api/tasks/events`, auth(kate.token));
       expect(again.status).toBe(200);
       for (const stream of [...here, there, again]) stream.close();
@@ -174,7 +175,7 @@ describe('places and wake-ups are kept in the database, for every instance', () 
     const lapsed = await events()(leo.token);
     expect(lapsed.status).toBe(200);
     lapsed.close();
-    await until(async () => (await countPlaces(leo.id)) === 0);
+    await until(async () => (await countPlaces(leo.id)) === 0, { timeoutMs: 5_000 });
     await take("now() + interval '1 minute'");
     expect((await events()(leo.token)).status).toBe(429);
   });
@@ -187,7 +188,7 @@ describe('places and wake-ups are kept in the database, for every instance', () 
       const stream = await events()(mia.token);
       const created = await mia.request('POST', '/api/tasks', { body: { title: 'watched' } });
       expect(tasks((await stream.next()) as SseEvent).id).toBe(created.body.id);
-      await until(() => heard.some((payload) => payload.endsWith(` ${mia.id}`)));
+      await until(() => heard.some((payload) => payload.endsWith(` ${mia.id}`)), { timeoutMs: 5_000 });
       expect(heard.filter((payload) => payload.endsWith(` ${ned.id}`))).toEqual([]);
       stream.close();
     } finally {
@@ -261,7 +262,7 @@ describe('streams in the log and the metrics', () => {
       const during = await observed.request('GET', '/metrics', { headers: { authorization: 'Bearer metrics-token-for-tests' } });
       expect(during.text).toMatch(/^task_event_streams 1$/m);
       stream.close();
-      await until(() => lines.some((line) => line.includes('"event stream"')));
+      await until(() => lines.some((line) => line.includes('"event stream"')), { timeoutMs: 5_000 });
       const line = JSON.parse(lines.find((l) => l.includes('"event stream"')) ?? '{}') as Record<string, unknown>;
       expect(line).toMatchObject({ route: '/api/tasks/events', status: 200, events: 1, ended: 'client' });
       expect(line.reqId).toEqual(expect.any(String));
@@ -280,12 +281,6 @@ async function countPlaces(userId: string): Promise<number> {
   return row?.n ?? -1;
 }
 
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !(await condition()); ) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** The payloads of the change log's wake-ups, heard on a connection of the test's own. */
 async function listenForWakeUps(source: ListenSource): Promise<string[] & { stop(): Promise<void> }> {
