@@ -29,9 +29,6 @@ CREATE INDEX "task_event_streams_expires_at_idx" ON "task_event_streams"("expire
 -- CreateIndex
 CREATE INDEX "task_events_created_at_idx" ON "task_events" USING BRIN ("created_at");
 
--- AddForeignKey
-ALTER TABLE "task_event_streams" ADD CONSTRAINT "task_event_streams_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "users"("id") ON DELETE CASCADE ON UPDATE CASCADE;
-
 -- Wake-ups only for users someone watches. pg_notify serialises the commits of every notifying
 -- transaction in the database (it takes the notification queue's lock at commit): sent by every write, it
 -- cut write throughput by 55-65 % at 10 writers. Now a write notifies only when its user's watched_until
