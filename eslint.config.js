@@ -30,7 +30,7 @@ export default tseslint.config(
   },
   { files: ['**/*.js', '**/*.mjs'], extends: [tseslint.configs.disableTypeChecked] },
   {
-    files: ['bench/**/*.mjs'],
+    files: ['bench/**/*.mjs', 'scripts/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', TextEncoder: 'readonly', crypto: 'readonly', performance: 'readonly', fetch: 'readonly', setTimeout: 'readonly' } },
   },
 );

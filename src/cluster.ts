@@ -7,7 +7,7 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { loadEnvOrExit } from './env.js';
-import { createLogger } from './logger.js';
+import { createLogger, terminalDestination } from './logger.js';
 
 if (cluster.isPrimary) {
   const env = loadEnvOrExit();
@@ -15,7 +15,7 @@ if (cluster.isPrimary) {
     console.error('Invalid environment:\n  DATABASE_URL: required to run several processes');
     process.exit(1);
   }
-  const logger = createLogger(env.observability.logLevel);
+  const logger = createLogger(env.observability.logLevel, terminalDestination(env.nodeEnv));
   const workers = env.webConcurrency ?? availableParallelism();
   let stopping = false;
   let running = 0;

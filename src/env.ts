@@ -20,7 +20,12 @@ const origin = z.url({ protocol: /^https?$/ }).refine((url) => URL.canParse(url)
   error: 'must be an origin: scheme://host[:port], no path or trailing slash',
 });
 const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// connection string' });
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ error: 'must be a whole number' })
+    .int({ error: 'must be a whole number' })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
 
 /** Seconds, or a number with s, m, h or d (`24h`), from 1 s to 366 days; in milliseconds. */
 const duration = z.string().transform((value, ctx) => {
@@ -58,6 +63,7 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: withDefault(z.coerce.number().int().min(100, 'must be at least 100 (ms)'), 10_000),
   SHUTDOWN_DELAY_MS: optional(int(0, 600_000)),
   SEND_TIMEOUT_MS: withDefault(int(1_000, 3_600_000), 30_000),
+  COMPRESSION: withDefault(z.stringbool(), true),
   METRICS_TOKEN: optional(z.string().min(16, { error: 'must be at least 16 characters' })),
   PGLITE_DATA_DIR: withDefault(z.string(), '.data/pglite'),
   MIGRATE_ON_START: withDefault(z.stringbool(), true),
@@ -112,6 +118,8 @@ export interface HttpConfig {
   shutdownGraceMs: number;
   /** Milliseconds the server keeps accepting after SIGTERM/SIGINT, while load balancers notice /readyz failing. */
   shutdownDelayMs: number;
+  /** Compress answers over 1 KB (false: a proxy in front does it). */
+  compression: boolean;
 }
 
 export interface DatabaseConfig {
@@ -199,6 +207,11 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export class EnvError extends Error {
   override name = 'EnvError';
+
+  /** One line however many variables are wrong, saying where to fix them. */
+  constructor(problems: string | string[]) {
+    super(`Invalid environment: ${[problems].flat().join('; ')} (set in the environment or .env; .env.example lists every variable)`);
+  }
 }
 
 /** Where a development secret lives when `BETTER_AUTH_SECRET` is not set (never used in production). */
@@ -207,8 +220,7 @@ export const DEV_SECRET_FILE = '.data/dev-auth-secret';
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new EnvError(`Invalid environment:\n${lines.join('\n')}`);
+    throw new EnvError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   const env = parsed.data;
   const production = env.NODE_ENV === 'production';
@@ -222,7 +234,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     if (env.BETTER_AUTH_SECRET) authSecret = env.BETTER_AUTH_SECRET;
     else if (production) {
       throw new EnvError(
-        'Invalid environment:\n  BETTER_AUTH_SECRET: required in production (or set AUTH_JWKS_URL to verify Better Auth JWTs by public key)',
+        'BETTER_AUTH_SECRET: required in production (or set AUTH_JWKS_URL to verify Better Auth JWTs by public key)',
       );
     } else authSecret = readOrCreateDevSecret();
   }
@@ -232,13 +244,13 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     const url = new URL(env.AUTH_JWKS_URL);
     // Whoever can answer for the key set can sign any token: over plain http that is anyone on the way.
     if (production && url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) {
-      throw new EnvError('Invalid environment:\n  AUTH_JWKS_URL: must be https in production (http only for localhost)');
+      throw new EnvError('AUTH_JWKS_URL: must be https in production (http only for localhost)');
     }
     // Better Auth's JWT plugin sets iss and aud to its base URL, which serves /api/auth/jwks.
     jwks = { ...pins, url, algorithms: env.AUTH_JWT_ALGORITHMS, issuer: pins.issuer ?? url.origin, audience: pins.audience ?? url.origin };
   }
   if (!authSecret && !jwks) {
-    throw new EnvError('Invalid environment:\n  AUTH_ACCEPT_HS256: false leaves no way to verify tokens (set AUTH_JWKS_URL)');
+    throw new EnvError('AUTH_ACCEPT_HS256: false leaves no way to verify tokens (set AUTH_JWKS_URL)');
   }
   return {
     nodeEnv: env.NODE_ENV,
@@ -251,6 +263,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
       // Behind a balancer in production; a developer's Ctrl+C should not wait.
       shutdownDelayMs: env.SHUTDOWN_DELAY_MS ?? (production ? 5_000 : 0),
+      compression: env.COMPRESSION,
     },
     database: {
       url: env.DATABASE_URL,
@@ -315,6 +328,6 @@ function readOrCreateDevSecret(): string {
     const { code } = error as NodeJS.ErrnoException;
     // Another process created it first: use theirs.
     if (code === 'EEXIST') return readFileSync(file, 'utf8').trim();
-    throw new EnvError(`Invalid environment:\n  BETTER_AUTH_SECRET: not set, and no development secret can be kept in ${file} (${code}): set it`);
+    throw new EnvError(`BETTER_AUTH_SECRET: not set, and no development secret can be kept in ${file} (${code}): set it`);
   }
 }

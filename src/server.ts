@@ -12,7 +12,7 @@ import { DirectoryInUseError } from './db/directory-lock.js';
 import { applyMigrations } from './db/migrate.js';
 import { isMigrationRetryable } from './db/unavailable.js';
 import { loadEnvOrExit } from './env.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, terminalDestination, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 
@@ -25,7 +25,7 @@ if (!process.execArgv.some((arg) => arg.includes('heap-growing-percent'))) {
 }
 
 const env = loadEnvOrExit();
-const logger = createLogger(env.observability.logLevel);
+const logger = createLogger(env.observability.logLevel, terminalDestination(env.nodeEnv));
 // A fault somewhere async (a dropped connection, say) is logged; it must not take the process down.
 process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
 
