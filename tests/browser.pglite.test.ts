@@ -245,7 +245,7 @@ describe('the web page, one stream per browser', () => {
 });
 
 describe('Swagger UI at /docs', () => {
-  test('authorizes with a token and executes a request against the server', async () => {
+  test('shows full paths, authorizes with a token and executes requests against its own origin', async () => {
     const token = await signToken({ sub: `swagger-${Date.now()}` });
     await fetch(`${api.origin}/api/tasks`, {
       method: 'POST',
@@ -255,18 +255,32 @@ describe('Swagger UI at /docs', () => {
     const { page, errors } = await newPage();
     await page.goto(`${api.origin}/docs`);
 
+    const list = page.locator('#operations-tasks-listTasks');
+    await expect.poll(() => list.locator('.opblock-summary-path').textContent()).toBe('/api/tasks');
+    expect(await page.locator('#operations-tasks-getTask .opblock-summary-path').textContent()).toBe('/api/tasks/{id}');
+
     await page.getByRole('button', { name: 'Authorize' }).first().click();
     await page.locator('#auth-bearer-value').fill(token);
     await page.getByRole('button', { name: 'Apply credentials' }).click();
     await page.locator('.modal-ux button.btn-done').click();
 
-    await page.locator('#operations-tasks-listTasks').click();
-    await page.getByRole('button', { name: 'Try it out' }).click();
-    await page.getByRole('button', { name: 'Execute' }).click();
+    await list.locator('.opblock-summary').click();
+    await list.getByRole('button', { name: 'Try it out' }).click();
+    await list.getByRole('button', { name: 'Execute' }).click();
 
-    const responseCode = page.locator('#operations-tasks-listTasks .live-responses-table tbody .response-col_status');
+    const responseCode = list.locator('.live-responses-table tbody .response-col_status');
     await expect.poll(() => responseCode.textContent()).toContain('200');
-    await expect.poll(() => page.locator('#operations-tasks-listTasks .live-responses-table').textContent()).toContain('Seen through Swagger');
+    await expect.poll(() => list.locator('.live-responses-table').textContent()).toContain('Seen through Swagger');
+    expect(await list.locator('.request-url pre').textContent()).toBe(`${api.origin}/api/tasks`);
+
+    const create = page.locator('#operations-tasks-createTask');
+    await create.locator('.opblock-summary').click();
+    await create.getByRole('button', { name: 'Try it out' }).click();
+    await create.locator('textarea.body-param__text').fill(JSON.stringify({ title: 'Created in Swagger' }));
+    await create.getByRole('button', { name: 'Execute' }).click();
+    await expect.poll(() => create.locator('.live-responses-table tbody .response-col_status').textContent()).toContain('201');
+    expect(await create.locator('.request-url pre').textContent()).toBe(`${api.origin}/api/tasks`);
+    expect((await restList(token)).map((task) => task.title)).toContain('Created in Swagger');
     await screenshot(page, 'swagger-executed');
     expect(errors).toEqual([]);
   });
