@@ -123,6 +123,18 @@ describe('GraphiQL’s files', () => {
     expect(again.headers.etag).toBe(first.headers.etag);
   });
 
+  test('HEAD has GET’s headers, Content-Length and Content-Encoding included, and no body', async () => {
+    const styleUrl = (await assetUrls()).find((url) => url.endsWith('.css')) ?? '';
+    const get = await fetchAsset(styleUrl, { 'accept-encoding': 'gzip' });
+    const head = await api.app.inject({ method: 'HEAD', url: styleUrl, headers: { 'accept-encoding': 'gzip' } });
+
+    expect(head.statusCode).toBe(200);
+    expect(head.rawPayload.length).toBe(0);
+    for (const name of ['content-length', 'content-encoding', 'content-type', 'etag', 'vary', 'cache-control']) {
+      expect(head.headers[name], name).toBe(get.headers[name]);
+    }
+  });
+
   test('a name that is not one of them is 404, and without introspection there are none', async () => {
     const [anyUrl = ''] = await assetUrls();
 
