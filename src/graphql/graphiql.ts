@@ -37,7 +37,6 @@ const compressors: Record<Encoding, (body: Buffer) => Promise<Buffer>> = {
 };
 
 interface Asset {
-  name: string;
   type: string;
   body: Buffer;
   hash: string;
@@ -140,7 +139,7 @@ function buildFiles(sources: Sources, assetsPath: string, options: GraphiQLOptio
   const add = (stem: string, extension: string, type: string, body: Buffer) => {
     const hash = createHash('sha256').update(body).digest('base64url').slice(0, 12);
     const name = `${stem}.${hash}.${extension}`;
-    assets.set(name, { name, type, body, hash, encoded: {} });
+    assets.set(name, { type, body, hash, encoded: {} });
     return `${assetsPath}${name}`;
   };
   const script = 'text/javascript; charset=utf-8';
