@@ -245,7 +245,7 @@ describe('the web page, one stream per browser', () => {
 });
 
 describe('Swagger UI at /docs', () => {
-  test('authorizes with a token and executes a request against the server', async () => {
+  test('shows full paths, authorizes with a token and executes requests against its own origin', async () => {
     const token = await signToken({ sub: `swagger-${Date.now()}` });
     await fetch(`${api.origin}/api/tasks`, {
       method: 'POST',
@@ -255,33 +255,62 @@ describe('Swagger UI at /docs', () => {
     const { page, errors } = await newPage();
     await page.goto(`${api.origin}/docs`);
 
+    const list = page.locator('#operations-tasks-listTasks');
+    await expect.poll(() => list.locator('.opblock-summary-path').textContent()).toBe('/api/tasks');
+    expect(await page.locator('#operations-tasks-getTask .opblock-summary-path').textContent()).toBe('/api/tasks/{id}');
+
     await page.getByRole('button', { name: 'Authorize' }).first().click();
     await page.locator('#auth-bearer-value').fill(token);
     await page.getByRole('button', { name: 'Apply credentials' }).click();
     await page.locator('.modal-ux button.btn-done').click();
 
-    await page.locator('#operations-tasks-listTasks').click();
-    await page.getByRole('button', { name: 'Try it out' }).click();
-    await page.getByRole('button', { name: 'Execute' }).click();
+    await list.locator('.opblock-summary').click();
+    await list.getByRole('button', { name: 'Try it out' }).click();
+    await list.getByRole('button', { name: 'Execute' }).click();
 
-    const responseCode = page.locator('#operations-tasks-listTasks .live-responses-table tbody .response-col_status');
+    const responseCode = list.locator('.live-responses-table tbody .response-col_status');
     await expect.poll(() => responseCode.textContent()).toContain('200');
-    await expect.poll(() => page.locator('#operations-tasks-listTasks .live-responses-table').textContent()).toContain('Seen through Swagger');
+    await expect.poll(() => list.locator('.live-responses-table').textContent()).toContain('Seen through Swagger');
+    expect(await list.locator('.request-url pre').textContent()).toBe(`${api.origin}/api/tasks`);
+
+    const create = page.locator('#operations-tasks-createTask');
+    await create.locator('.opblock-summary').click();
+    await create.getByRole('button', { name: 'Try it out' }).click();
+    await create.locator('textarea.body-param__text').fill(JSON.stringify({ title: 'Created in Swagger' }));
+    await create.getByRole('button', { name: 'Execute' }).click();
+    await expect.poll(() => create.locator('.live-responses-table tbody .response-col_status').textContent()).toContain('201');
+    expect(await create.locator('.request-url pre').textContent()).toBe(`${api.origin}/api/tasks`);
+    expect((await restList(token)).map((task) => task.title)).toContain('Created in Swagger');
     await screenshot(page, 'swagger-executed');
     expect(errors).toEqual([]);
   });
 });
 
 describe('GraphiQL at /graphql', () => {
-  test('runs a query with the token in its Headers tab', async () => {
+  test('opens with the schema loaded and no failing request, then runs its default query with a token', async () => {
     const token = await signToken({ sub: `graphiql-${Date.now()}` });
     await fetch(`${api.origin}/api/tasks`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ title: 'Seen through GraphiQL' }),
     });
-    const { page } = await newPage();
+    const { page, errors } = await newPage();
+    const graphqlCalls: { authorization: string | undefined; status: number }[] = [];
+    page.on('response', (response) => {
+      if (new URL(response.url()).pathname === '/graphql' && response.request().method() === 'POST') {
+        graphqlCalls.push({ authorization: response.request().headers().authorization, status: response.status() });
+      }
+    });
+    const started = performance.now();
     await page.goto(`${api.origin}/graphql`, { waitUntil: 'load' });
+
+    // The Docs pane lists Query's fields from the introspection the page made without a token.
+    await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
+    await page.locator('.graphiql-doc-explorer').getByText('Query', { exact: true }).click();
+    await expect.poll(() => page.locator('.graphiql-doc-explorer-field-name').allTextContents()).toContain('tasks');
+    console.log(`GraphiQL: page to Docs pane filled in ${Math.round(performance.now() - started)} ms`);
+    expect(graphqlCalls.length).toBeGreaterThan(0);
+    expect(graphqlCalls.filter((call) => call.status !== 200 || call.authorization !== undefined)).toEqual([]);
 
     await page.getByText('Headers', { exact: true }).click();
     const headersEditor = page.locator('.graphiql-editor-tool .graphiql-editor').last();
@@ -294,8 +323,11 @@ describe('GraphiQL at /graphql', () => {
     // Monaco renders spaces as no-break spaces.
     const response = async () => (await page.locator('.graphiql-response').textContent())?.replaceAll('\u00a0', ' ');
     await expect.poll(response, { timeout: 15_000 }).toContain('Seen through GraphiQL');
+    expect(await response()).not.toContain('"errors"');
+    expect(graphqlCalls.at(-1)).toEqual({ authorization: `Bearer ${token}`, status: 200 });
     await screenshot(page, 'graphiql-query');
-  });
+    expect(errors).toEqual([]);
+  }, 60_000);
 });
 
 describe('a page on another origin', () => {

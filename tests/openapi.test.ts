@@ -79,6 +79,13 @@ describe('the OpenAPI document', () => {
     },
   );
 
+  test('writes full paths, under a server that is the origin the document came from', async () => {
+    const document = await documentPromise;
+
+    expect(Object.keys(document.paths as Json).sort()).toEqual(['/api/tasks', '/api/tasks/events', '/api/tasks/{id}']);
+    expect(document.servers).toEqual([{ url: '/', description: expect.any(String) }]);
+  });
+
   test('declares bearer-JWT security for every route', async () => {
     const document = await documentPromise;
 

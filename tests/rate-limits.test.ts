@@ -71,6 +71,18 @@ describe('in one instance', () => {
     expect((await api.request('GET', '/api/tasks', { headers: { authorization: `Bearer ${fresh}` }, remoteAddress: address })).status).toBe(200);
   });
 
+  test('introspection without a token uses up its address’s allowance like any request without one', async () => {
+    const address = `10.2.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+    const introspect = { body: { query: '{ __schema { queryType { name } } }' }, remoteAddress: address };
+
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await api.request('POST', '/graphql', introspect)).status);
+    statuses.push((await api.request('POST', '/graphql', introspect)).status);
+    statuses.push((await api.request('GET', '/api/tasks', { remoteAddress: address })).status);
+
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+  });
+
   test('the CORS preflight lets a browser read the RateLimit fields', async () => {
     const cors = await createTestApp({ env: { ...limited, CORS_ORIGINS: 'https://app.example' } });
     try {

@@ -9,10 +9,18 @@ import { UnauthenticatedError } from '../errors.js';
 import type { RateLimits } from '../http/rate-limit.js';
 import type { VerifyBearer } from './bearer.js';
 
-export type Authenticate = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+export interface Authenticate {
+  (request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /**
+   * The same, except that a request with no Authorization header at all goes on without a user
+   * (`request.userId` stays null), counted against its address as a refused one is; the route decides
+   * what it may do.
+   */
+  allowingAnonymous(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+}
 
 export function createAuthenticate(verify: VerifyBearer, limits: RateLimits): Authenticate {
-  return async (request, reply) => {
+  const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
     let userId: string;
     try {
       userId = await verify(request.headers.authorization ?? null, () => limits.checkAddress(request.ip));
@@ -23,4 +31,11 @@ export function createAuthenticate(verify: VerifyBearer, limits: RateLimits): Au
     reply.headers(await limits.consumeUser(userId));
     request.userId = userId;
   };
+  return Object.assign(authenticate, {
+    async allowingAnonymous(request: FastifyRequest, reply: FastifyReply) {
+      if (request.headers.authorization !== undefined) return authenticate(request, reply);
+      await limits.checkAddress(request.ip);
+      await limits.penalizeAddress(request.ip);
+    },
+  });
 }

@@ -1,8 +1,9 @@
 /**
  * The GraphQL face: graphql-yoga at /graphql, mounted in Fastify as Yoga documents it
  * (`handleNodeRequestAndResponse`), with GraphiQL, GraphQL Armor's limits and error masking. A request
- * without a valid bearer token is answered 401 (over its rate, 429) before Yoga parses or validates anything; the page
- * GraphiQL itself is served without one.
+ * without a valid bearer token is answered 401 (over its rate, 429) before Yoga parses or validates anything;
+ * while introspection is on, the page GraphiQL (./graphiql.ts) and a request with no Authorization header
+ * that only introspects (./introspection.ts) are answered without one.
  */
 import { Kind, NoSchemaIntrospectionCustomRule, OperationTypeNode, getOperationAST, parse, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
@@ -10,13 +11,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticate } from '../auth/request-gate.js';
 import { clientGoneOf, createContext, type Context, type ContextDependencies } from '../context.js';
 import type { GraphQLConfig } from '../env.js';
-import { BadUserInputError, classifyError, graphqlErrorBody, INTERNAL_ERROR_MESSAGE, JSON_TYPE, maskGraphQLError, sendGraphQLError } from '../errors.js';
+import { BadUserInputError, classifyError, graphqlErrorBody, INTERNAL_ERROR_MESSAGE, JSON_TYPE, maskGraphQLError, sendGraphQLError, UnauthenticatedError } from '../errors.js';
 import { tokenExpiresInMs } from '../events/sse.js';
-import { inlinePageCsp } from '../http/security-headers.js';
 import { fingerprintOf, idempotencyKeyOf, runIdempotent } from '../idempotency.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { useCompiledExecution } from './compiled-execution.js';
+import { useGraphiQL } from './graphiql.js';
+import { isIntrospectionRequest } from './introspection.js';
 import { useOperationLimits } from './operation-limits.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -38,18 +40,14 @@ export interface GraphQLOptions {
 
 export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions): Promise<void> {
   const { schema, config, authenticate, contextDependencies, logger, metrics } = options;
+  const graphiql = config.introspection ? useGraphiQL(app, { endpoint: GRAPHQL_PATH, title: 'Task API · GraphiQL', defaultQuery }) : undefined;
+  const isPageRequest = (request: FastifyRequest) => graphiql !== undefined && isGraphiQLPageRequest(request);
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    graphiql: config.introspection && {
-      title: 'Task API · GraphiQL',
-      // The Headers tab starts with this; paste a token after "Bearer ".
-      headers: JSON.stringify({ Authorization: 'Bearer ' }, null, 2),
-      defaultQuery: '{\n  tasks {\n    id\n    title\n    completed\n    createdAt\n  }\n}\n',
-    },
-    // GraphiQL from an npm package (no CDN), loaded only when a browser first asks for it.
-    renderGraphiQL: async (graphiqlOptions) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(graphiqlOptions),
+    // Served by ./graphiql.ts, as files rather than one 9 MB page.
+    graphiql: false,
     batching: false,
     // Fastify limits the body (and counts it without piping it through a stream).
     maxRequestBodySize: false,
@@ -91,13 +89,18 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
     });
     scope.setErrorHandler((error, _request, reply) => sendGraphQLError(reply, classifyError(error, { logger, maxBodyBytes: options.maxBodyBytes })));
     scope.addHook('onRequest', async (request, reply) => {
-      if (config.introspection && isGraphiQLPageRequest(request)) return;
-      await authenticate(request, reply);
+      if (isPageRequest(request)) return;
+      await (config.introspection ? authenticate.allowingAnonymous(request, reply) : authenticate(request, reply));
+    });
+    // Without a token (allowed only while introspection is on), a request may only ask about the schema.
+    scope.addHook('preHandler', (request, _reply, done) => {
+      done(request.userId === null && !isPageRequest(request) && !isIntrospectionRequest(request) ? new UnauthenticatedError() : undefined);
     });
     scope.route({
       method: ['GET', 'POST'],
       url: GRAPHQL_PATH,
       handler: async (request, reply) => {
+        if (graphiql !== undefined && isPageRequest(request)) return graphiql.sendPage(request, reply);
         const key = request.method === 'POST' ? idempotencyKeyOf(request.headers) : undefined;
         // The key makes changes safe to retry; a query is safe already, and runs as any other.
         if (key === undefined || !isMutation(request.body)) return answer(request, reply);
@@ -142,7 +145,6 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
       response.headers.forEach((value, name) => {
         reply.header(name, value);
       });
-      if (response.headers.get('content-type')?.startsWith('text/html')) reply.header('content-security-policy', inlinePageCsp);
       reply.code(response.status);
       // An ordinary answer is one string; sent as a stream it would be piped through web-stream adapters.
       const streamed = /^(text\/event-stream|multipart\/mixed)/.test(response.headers.get('content-type') ?? '');
@@ -151,6 +153,26 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
     done();
   });
 }
+
+const defaultQuery = `# Task API · GraphiQL
+#
+# The schema and the Docs pane need no
+# token; a query does. Open Headers
+# (below) and put in
+#
+#   {"Authorization": "Bearer <token>"}
+#
+# (\`npm run token -- alice\` mints one),
+# then Run (Ctrl-Enter).
+{
+  tasks {
+    id
+    title
+    completed
+    createdAt
+  }
+}
+`;
 
 function parsedObjectOr(text: string): unknown {
   try {

@@ -8,11 +8,6 @@
  */
 import type { FastifyInstance } from 'fastify';
 
-/** For GraphiQL, whose page inlines its scripts and starts workers from blobs. */
-export const inlinePageCsp =
-  "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
-  "font-src 'self' data:; connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-
 export const securityHeaders = {
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',

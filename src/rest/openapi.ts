@@ -52,9 +52,14 @@ const idempotencyKey = headerParameter(
 );
 const replayed = { 'Idempotent-Replayed': { schema: { type: 'string', enum: ['true'] }, description: 'This is the stored answer to an earlier request with the same Idempotency-Key' } };
 
-/** `/tasks/:id` → `/tasks/{id}` */
-export function openApiPath(route: RestRoute): string {
+/** `/tasks/:id` → `/tasks/{id}`, as SOFA's document keys it (below its base path). */
+function sofaPath(route: RestRoute): string {
   return route.path.replace(/:(\w+)/g, '{$1}');
+}
+
+/** The full path (`/api/tasks/{id}`): the document's server is the origin it is served from. */
+export function openApiPath(route: RestRoute): string {
+  return `${REST_BASE_PATH}${sofaPath(route)}`;
 }
 
 export function createOpenApiDocument(schema: GraphQLSchema, version: string): Json {
@@ -67,8 +72,8 @@ export function createOpenApiDocument(schema: GraphQLSchema, version: string): J
   for (const route of restRoutes) {
     const path = openApiPath(route);
     const method = route.method.toLowerCase();
-    const operation = generated.paths[path]?.[method];
-    if (!operation) throw new Error(`SOFA generated no ${route.method} ${path}`);
+    const operation = generated.paths[sofaPath(route)]?.[method];
+    if (!operation) throw new Error(`SOFA generated no ${route.method} ${sofaPath(route)}`);
     paths[path] ??= {};
     paths[path][method] = fixOperation(schema, route, operation);
   }
@@ -95,7 +100,8 @@ export function createOpenApiDocument(schema: GraphQLSchema, version: string): J
       description:
         "Each user's tasks. Every route needs `Authorization: Bearer <JWT>`; every error body is `{\"detail\": \"<message>\"}`.",
     },
-    servers: [{ url: REST_BASE_PATH }],
+    // Relative to the document's own URL: Swagger UI's "Try it out" calls the origin it was loaded from.
+    servers: [{ url: '/', description: 'The server this document is served from' }],
     security: [{ bearerAuth: [] }],
     tags: [{ name: 'tasks' }],
     paths,
@@ -190,8 +196,8 @@ function fixOperation(schema: GraphQLSchema, route: RestRoute, operation: Operat
   return fixed;
 }
 
-/** Where the change stream is, below the servers' base (/api). */
-export const EVENTS_OPENAPI_PATH = '/tasks/events';
+/** Where the change stream is. */
+export const EVENTS_OPENAPI_PATH = `${REST_BASE_PATH}/tasks/events`;
 
 /** GET /tasks/events, the change stream (../events/sse.ts): not derived from the schema, so described here. */
 function eventsOperation(): Operation {
