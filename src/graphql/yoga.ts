@@ -16,6 +16,7 @@ import { inlinePageCsp } from '../http/security-headers.js';
 import { fingerprintOf, idempotencyKeyOf, runIdempotent } from '../idempotency.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { useOperationSpans } from '../tracing.js';
 import { useCompiledExecution } from './compiled-execution.js';
 import { useOperationLimits } from './operation-limits.js';
 
@@ -74,6 +75,8 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
       !config.introspection && disableIntrospection(),
       countOperations(metrics),
       useCompiledExecution(),
+      // After graphql-jit's plugin, so that the span is around the execution that plugin chose.
+      useOperationSpans(),
     ],
   });
 
