@@ -40,6 +40,7 @@ import { Readiness } from './readiness.js';
 import { useRestApi } from './rest/api.js';
 import { useApiDocs } from './http/docs.js';
 import { schema } from './schema/index.js';
+import type { Tracing } from './tracing.js';
 import { version } from './version.js';
 
 export interface AppDependencies {
@@ -53,6 +54,8 @@ export interface AppDependencies {
   listen?: ListenSource;
   /** The built web page, served at / when present. */
   webDir?: string;
+  /** OpenTelemetry, when on (./tracing.ts). */
+  tracing?: Tracing;
 }
 
 export type App = FastifyInstance;
@@ -117,6 +120,8 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     },
     clientErrorHandler: answerClientError,
   });
+  // First of all: the request's span opens before any other hook runs, and sees every route added.
+  if (dependencies.tracing) await dependencies.tracing.use(app);
   app.decorateRequest('userId', null);
   app.decorateRequest('rawBody', null);
   app.decorateRequest('idempotent', null);

@@ -86,6 +86,11 @@ const envSchema = z.object({
   CORS_ORIGINS: z.preprocess(commaList, z.array(origin).default([])),
   GRAPHQL_INTROSPECTION: optional(z.stringbool()),
   LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
+  // OpenTelemetry's own names; the exporter reads the rest of OTEL_EXPORTER_OTLP_* (headers, timeout, compression) itself.
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+  OTEL_SERVICE_NAME: withDefault(z.string(), 'task-gateway'),
+  OTEL_SDK_DISABLED: withDefault(z.stringbool(), false),
 });
 
 /** What a client may send and how long it may take. Not settings: the contract's limits, here with the other defaults. */
@@ -181,6 +186,13 @@ export interface ObservabilityConfig {
   logLevel: string;
   /** When set, /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  tracing: TracingConfig;
+}
+
+export interface TracingConfig {
+  /** The OTLP/HTTP endpoint set (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`, which the exporter reads itself); unset: no tracing at all. */
+  endpoint: string | undefined;
+  serviceName: string;
 }
 
 export interface Env {
@@ -291,7 +303,14 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
       maxStreamsPerUser: env.MAX_STREAMS_PER_USER,
       maxStreams: env.MAX_STREAMS,
     },
-    observability: { logLevel: env.LOG_LEVEL, metricsToken: env.METRICS_TOKEN },
+    observability: {
+      logLevel: env.LOG_LEVEL,
+      metricsToken: env.METRICS_TOKEN,
+      tracing: {
+        endpoint: env.OTEL_SDK_DISABLED ? undefined : (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT),
+        serviceName: env.OTEL_SERVICE_NAME,
+      },
+    },
     webConcurrency: env.WEB_CONCURRENCY,
   };
 }

@@ -15,6 +15,7 @@ import { loadEnvOrExit } from './env.js';
 import { createLogger, terminalDestination, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
+import { startTracing } from './tracing.js';
 
 // V8 sizes the heap for the machine's memory and lets garbage pile up to hundreds of MB under load; grown
 // by 10 % per collection instead, the process stays near its live size (bench/RESULTS.md, Memory). A
@@ -28,6 +29,9 @@ const env = loadEnvOrExit();
 const logger = createLogger(env.observability.logLevel, terminalDestination(env.nodeEnv));
 // A fault somewhere async (a dropped connection, say) is logged; it must not take the process down.
 process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+// Before the database and the app: their first query and request are traced already.
+const tracing = await startTracing(env.observability.tracing);
+if (tracing) logger.info({ endpoint: env.observability.tracing.endpoint, serviceName: env.observability.tracing.serviceName }, 'tracing on');
 
 // What the signal handler needs to see; filled in as start-up gets there.
 const life: { stopping: boolean; database?: Database; readiness?: Readiness; app?: App; migrating?: Promise<void> } = { stopping: false };
@@ -59,6 +63,7 @@ const app = await createApp({
   logger,
   readiness,
   metrics: createMetrics({ poolStats: database.poolStats, processMetrics: true }),
+  tracing,
 });
 life.app = app;
 try {
@@ -118,6 +123,11 @@ async function closeDatabaseAndExit(): Promise<never> {
   } catch (error) {
     logger.error({ err: error }, 'closing the database failed');
     process.exit(1);
+  }
+  // The last spans are still in the exporter's batch; a collector that does not answer gets 2 s.
+  if (tracing) {
+    const exported = tracing.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'exporting the last spans failed'));
+    await Promise.race([exported, sleep(2_000, undefined, { ref: false })]);
   }
   logger.info('stopped');
   process.exit(0);

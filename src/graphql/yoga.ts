@@ -16,6 +16,7 @@ import { tokenExpiresInMs } from '../events/sse.js';
 import { fingerprintOf, idempotencyKeyOf, runIdempotent } from '../idempotency.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { useOperationSpans } from '../tracing.js';
 import { useCompiledExecution } from './compiled-execution.js';
 import { useGraphiQL } from './graphiql.js';
 import { isIntrospectionRequest } from './introspection.js';
@@ -72,6 +73,8 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
       !config.introspection && disableIntrospection(),
       countOperations(metrics),
       useCompiledExecution(),
+      // After graphql-jit's plugin, so that the span is around the execution that plugin chose.
+      useOperationSpans(),
     ],
   });
 

@@ -15,6 +15,7 @@ import { ClientClosedRequestError, NotFoundError } from '../errors.js';
 import { ifMatchPrecondition, listEtag, noneMatch, taskEtag } from '../http/conditional.js';
 import { fingerprintOf, idempotencyKeyOf, runIdempotent, type StoredResponse } from '../idempotency.js';
 import type { Metrics } from '../metrics.js';
+import { inOperationSpan } from '../tracing.js';
 import { bodyArguments, parseJsonBody, queryArguments } from './arguments.js';
 import { deriveRestOperations, type RestOperation } from './operations.js';
 import { LIST_CHUNK_SIZE, listVersionForUser, type Precondition } from '../resolvers/task.js';
@@ -112,7 +113,7 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
   ): Promise<StoredResponse> {
     const page: Context['page'] = operation.route.paged ? { nextCursor: null } : undefined;
     const context = createContext(contextDependencies, request.userId, { page, transaction, precondition });
-    const result = await operation.execute(context, variables);
+    const result = await inOperationSpan(request, operation.kind, operation.name, () => operation.execute(context, variables));
     metrics.countOperation('rest', operation.kind, operation.name);
     if (result.errors?.[0]) throw result.errors[0];
     const { status } = operation.route;
@@ -146,7 +147,8 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
     const clientGone = clientGoneOf(request);
     const chunk = async (cursor: unknown) => {
       const page = { nextCursor: null as string | null, chunkSize: LIST_CHUNK_SIZE };
-      const result = await operation.execute(createContext(contextDependencies, request.userId, { page, clientGone }), { ...variables, cursor });
+      const chunkContext = createContext(contextDependencies, request.userId, { page, clientGone });
+      const result = await inOperationSpan(request, operation.kind, operation.name, () => operation.execute(chunkContext, { ...variables, cursor }));
       if (result.errors?.[0]) throw result.errors[0];
       const items = result.data?.[operation.field] as unknown[];
       return { json: items.map((item) => JSON.stringify(item)).join(','), next: page.nextCursor };

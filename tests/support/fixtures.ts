@@ -18,6 +18,7 @@ import { loadEnv, type HttpLimits } from '../../src/env.js';
 import { createLogger } from '../../src/logger.js';
 import type { Metrics } from '../../src/metrics.js';
 import type { Readiness } from '../../src/readiness.js';
+import type { Tracing } from '../../src/tracing.js';
 import { openTestDatabase } from './database.js';
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
@@ -79,6 +80,8 @@ export interface TestAppOptions {
   readiness?: Readiness;
   /** The built web page to serve; by default none. */
   webDir?: string;
+  /** OpenTelemetry, started by the test; by default off. */
+  tracing?: Tracing;
 }
 
 export async function signToken(
@@ -130,6 +133,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     logger,
     ...(options.metrics && { metrics: options.metrics }),
     ...(options.readiness && { readiness: options.readiness }),
+    tracing: options.tracing,
     // Whether or not web/dist was built here, tests see no web page unless they bring one.
     webDir: options.webDir ?? join(tmpdir(), 'task-gateway-no-web-build'),
   });
