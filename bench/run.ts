@@ -76,6 +76,8 @@ interface Request {
   body?: unknown;
   /** An Idempotency-Key, unique to this request. */
   key?: string;
+  /** Accept-Encoding (autocannon sends none: answers come uncompressed). */
+  acceptEncoding?: string;
 }
 
 /** What one target (a server and one of its faces) sends and checks for a scenario. */
@@ -302,6 +304,14 @@ function scenarios(f: Fixture): Scenario[] {
    */
   const triggersWithoutLog = triggerBodies('versions_and_idempotency');
   const triggersAsShipped = triggerBodies();
+  /** Our REST face asking for a compressed answer (issue 14): what compressing a list costs the server. */
+  const compressed = (encoding: 'br' | 'gzip') => (flavour: Omit<Flavour, 'server' | 'face'>): Flavour => ({
+    ...flavour,
+    server: 'ours',
+    face: 'REST',
+    variant: `+ ${encoding}`,
+    next: (n) => ({ ...flavour.next(n), acceptEncoding: encoding }),
+  });
   const withoutLog = (flavour: Omit<Flavour, 'server' | 'face'>): Flavour => ({
     ...flavour,
     server: 'ours',
@@ -340,7 +350,11 @@ function scenarios(f: Fixture): Scenario[] {
     {
       name: 'list (100 tasks)',
       flavours: [
-        ...both({ next: (n) => ({ method: 'GET', path: '/api/tasks', userId: user(n) }), verify: listOf(SMALL_TASKS) }),
+        ...[{ next: (n: number): Request => ({ method: 'GET', path: '/api/tasks', userId: user(n) }), verify: listOf(SMALL_TASKS) }].flatMap((flavour) => [
+          ...both(flavour),
+          compressed('br')(flavour),
+          compressed('gzip')(flavour),
+        ]),
         graphql({
           next: (n) => gql(user(n), `{ tasks { ${TASK_FIELDS} } }`),
           verify: (r) => {
@@ -417,7 +431,11 @@ function scenarios(f: Fixture): Scenario[] {
       name: 'full list (10k tasks)',
       slow: true,
       flavours: [
-        ...both({ next: () => ({ method: 'GET', path: '/api/tasks', userId: f.bigUser }), verify: listOf(BIG_TASKS) }),
+        ...[{ next: (): Request => ({ method: 'GET', path: '/api/tasks', userId: f.bigUser }), verify: listOf(BIG_TASKS) }].flatMap((flavour) => [
+          ...both(flavour),
+          compressed('br')(flavour),
+          compressed('gzip')(flavour),
+        ]),
         graphql({
           next: () => gql(f.bigUser, `{ tasks { ${TASK_FIELDS} } }`),
           verify: (r) => {
@@ -481,6 +499,7 @@ function requestInit(f: Fixture, req: Request) {
       authorization: `Bearer ${f.tokens.get(req.userId) ?? ''}`,
       ...(req.body !== undefined && { 'content-type': 'application/json' }),
       ...(req.key !== undefined && { 'idempotency-key': req.key }),
+      ...(req.acceptEncoding !== undefined && { 'accept-encoding': req.acceptEncoding }),
     },
     ...(req.body !== undefined && { body: JSON.stringify(req.body) }),
   };
@@ -494,6 +513,8 @@ async function verify(f: Fixture, server: Server, scenario: Scenario, flavour: F
     const text = await response.text();
     const body: unknown = text === '' ? undefined : JSON.parse(text);
     try {
+      // fetch decodes what it is sent; whether it was sent encoded as asked is in the header.
+      if (req.acceptEncoding !== undefined) assert(response.headers.get('content-encoding') === req.acceptEncoding, `not ${req.acceptEncoding}-encoded`);
       flavour.verify({ status: response.status, body, link: response.headers.get('link') }, req);
     } catch (error) {
       throw new Error(`${server.name} ${flavour.face} answered ${scenario.name} wrongly (${String(error)}): ${text.slice(0, 300)}`);
@@ -512,6 +533,8 @@ interface Result {
   rssMb: number;
   /** Server CPU time (user + system) per request answered, µs. */
   cpuUs: number;
+  /** Bytes received per request answered, headers included, KB. */
+  kbPerRequest: number;
 }
 
 async function load(f: Fixture, server: Server, scenario: Scenario, flavour: Flavour, counter: { n: number }, round: number): Promise<Result> {
@@ -546,6 +569,7 @@ async function load(f: Fixture, server: Server, scenario: Scenario, flavour: Fla
     errors: result.errors + result.timeouts + result.non2xx,
     rssMb: peakRssMb(server),
     cpuUs: result.requests.total > 0 ? (cpu * 1e6) / result.requests.total : 0,
+    kbPerRequest: result.requests.total > 0 ? result.throughput.total / result.requests.total / 1024 : 0,
   };
 }
 
@@ -574,8 +598,8 @@ const median = (values: number[]) => {
 
 function table(results: Result[], list: Scenario[]): string {
   const lines = [
-    '| scenario | target | req/s | vs bare | p50 ms | p99 ms | p99 vs bare | errors | peak RSS MB | CPU µs/req | vs bare per round |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| scenario | target | req/s | vs bare | p50 ms | p99 ms | p99 vs bare | errors | peak RSS MB | CPU µs/req | KB/req | vs bare per round |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const scenario of list) {
     for (const target of [...new Set(results.filter((r) => r.scenario === scenario.name).map((r) => r.target))]) {
@@ -598,6 +622,7 @@ function table(results: Result[], list: Scenario[]): string {
           rows.reduce((sum, r) => sum + r.errors, 0),
           Math.max(...rows.map((r) => r.rssMb)).toFixed(0),
           Math.round(median(rows.map((r) => r.cpuUs))),
+          median(rows.map((r) => r.kbPerRequest)).toFixed(1),
           isBare ? rows.map((r) => Math.round(r.rps)).join(' / ') : ratios.map((r) => r.rps.toFixed(2)).join(' / '),
           '',
         ].join(' | ').trim(),

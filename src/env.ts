@@ -91,6 +91,7 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
   OTEL_SERVICE_NAME: withDefault(z.string(), 'task-gateway'),
   OTEL_SDK_DISABLED: withDefault(z.stringbool(), false),
+  OTEL_TRACES_SAMPLER_ARG: withDefault(z.coerce.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' }), 1),
 });
 
 /** What a client may send and how long it may take. Not settings: the contract's limits, here with the other defaults. */
@@ -193,6 +194,8 @@ export interface TracingConfig {
   /** The OTLP/HTTP endpoint set (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`, which the exporter reads itself); unset: no tracing at all. */
   endpoint: string | undefined;
   serviceName: string;
+  /** The share of new traces kept, 0–1 (`OTEL_TRACES_SAMPLER_ARG`); a caller's sampling decision is followed. */
+  sampleRatio: number;
 }
 
 export interface Env {
@@ -309,6 +312,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
       tracing: {
         endpoint: env.OTEL_SDK_DISABLED ? undefined : (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT),
         serviceName: env.OTEL_SERVICE_NAME,
+        sampleRatio: env.OTEL_TRACES_SAMPLER_ARG,
       },
     },
     webConcurrency: env.WEB_CONCURRENCY,

@@ -4,6 +4,7 @@
  * SHUTDOWN_GRACE_MS, closes the database and exits 0; a second signal or an overrun exits 1.
  */
 import cluster from 'node:cluster';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 import { createApp, type App } from './app.js';
@@ -40,6 +41,16 @@ const stopped = new AbortController();
 // From the start: a stop asked for while the embedded database migrates is honoured (and logged) too.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => shutdown(signal));
 
+// A port that is taken is said at once, before the embedded database spends seconds starting (in a
+// cluster the primary holds the port, and a worker's listen below says it).
+if (cluster.isPrimary) {
+  const error = await listenProbe(env.http.port, env.http.host);
+  if (error) {
+    logger.fatal(listenFailure(error));
+    process.exit(1);
+  }
+}
+
 let database: Database;
 try {
   database = await openDatabase(env.database, (error) => logger.warn({ err: { message: error.message } }, 'database connection lost'));
@@ -69,12 +80,9 @@ life.app = app;
 try {
   await app.listen({ port: env.http.port, host: env.http.host, listenTextResolver: (address) => `listening on ${address}` });
 } catch (error) {
-  const code = (error as NodeJS.ErrnoException).code;
-  logger.fatal(
-    code === 'EADDRINUSE'
-      ? `port ${env.http.port} on ${env.http.host} is already in use: stop the other server or set PORT`
-      : `cannot listen on ${env.http.host}:${env.http.port}: ${(error as Error).message}`,
-  );
+  logger.fatal(listenFailure(error as NodeJS.ErrnoException));
+  // A signal from now on exits at once rather than closing the database a second time.
+  life.stopping = true;
   await database.close();
   process.exit(1);
 }
@@ -112,6 +120,23 @@ function shutdown(signal: NodeJS.Signals): void {
     .drain(shutdownDelayMs)
     .then(() => app.close())
     .then(closeDatabaseAndExit);
+}
+
+/** What binding PORT on HOST would fail with, if anything (the probe lets go of the port at once). */
+function listenProbe(port: number, host: string): Promise<NodeJS.ErrnoException | undefined> {
+  if (port === 0) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', resolve);
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(undefined)));
+  });
+}
+
+function listenFailure(error: NodeJS.ErrnoException): string {
+  const { port, host } = env.http;
+  return error.code === 'EADDRINUSE'
+    ? `port ${port} on ${host} is already in use: stop the other server or set PORT`
+    : `cannot listen on ${host}:${port}: ${error.message}`;
 }
 
 async function closeDatabaseAndExit(): Promise<never> {

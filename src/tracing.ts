@@ -51,6 +51,8 @@ export async function startTracing(config: TracingConfig, spanProcessor?: SpanPr
   const provider = new sdk.TracerProvider({
     resource: resources.defaultResource().merge(resources.resourceFromAttributes({ 'service.name': config.serviceName, 'service.version': version })),
     spanProcessors: [processor],
+    // A caller's decision (traceparent's sampled flag) is followed; new traces are kept at the configured ratio.
+    sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(config.sampleRatio) }),
   });
   // Without an async context manager a span would not be the parent of what runs after an await.
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

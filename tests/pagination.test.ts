@@ -129,10 +129,10 @@ describe('GET /api/tasks pages', () => {
 
   test('the page-size bounds are documented in the OpenAPI document', async ({ api }) => {
     const document = (await api.request('GET', '/openapi.json')).body;
-    const limit = document.paths['/tasks'].get.parameters.find((p: { name: string }) => p.name === 'limit');
+    const limit = document.paths['/api/tasks'].get.parameters.find((p: { name: string }) => p.name === 'limit');
 
     expect(limit.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 100 });
-    expect(document.paths['/tasks'].get.responses['200'].headers.Link).toBeDefined();
+    expect(document.paths['/api/tasks'].get.responses['200'].headers.Link).toBeDefined();
   });
 });
 

@@ -3,10 +3,12 @@
  * (or PostgreSQL in the postgres project), and a token from `npm run token`.
  */
 import { rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createBearerVerifier } from '../src/auth/bearer.js';
+import { TEST_SECRET } from './support/fixtures.js';
 import { baseEnv, makeWorkDir, mintToken, runServerToExit, startServer } from './support/server-process.js';
 
 const workDir = makeWorkDir();
@@ -34,7 +36,7 @@ describe('the server process', () => {
       expect(await second.stop(), second.output()).toBe(0);
     }
     expect(first.output() + second.output()).not.toContain(token);
-  });
+  }, 90_000); // two starts of the embedded database in a fresh directory, beside the rest of the suite
 
   test('`npm run token` signs with the issuer, audience and type the server pins', async () => {
     const pins = { issuer: 'https://auth.example.com', audience: 'tasks-api', type: 'at+jwt' };
@@ -53,6 +55,32 @@ describe('the server process', () => {
 
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('BETTER_AUTH_SECRET: must be at least 32 bytes');
+  });
+
+  test('a port already in use stops start-up with one fatal line saying so, exit 1, no stack trace', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      const result = runServerToExit(workDir, baseEnv({ BETTER_AUTH_SECRET: TEST_SECRET, PORT: String(port) }));
+
+      expect(result.status).toBe(1);
+      const fatal = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.level >= 50);
+      expect(fatal).toEqual([expect.objectContaining({ level: 60, msg: `port ${port} on 127.0.0.1 is already in use: stop the other server or set PORT` })]);
+      expect(result.stdout + result.stderr).not.toMatch(/EADDRINUSE|\bat \S+ \(/);
+    } finally {
+      taken.close();
+    }
+  });
+
+  test('wrong settings stop start-up with one line naming each variable and where to set it, exit 1', () => {
+    const result = runServerToExit(workDir, baseEnv({ BETTER_AUTH_SECRET: TEST_SECRET, PORT: 'eighty', RATE_LIMIT_BURST: '0' }));
+
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      'Invalid environment: PORT: must be a whole number; RATE_LIMIT_BURST: must be at least 1 (set in the environment or .env; .env.example lists every variable)\n',
+    );
   });
 
   test('refuses to start in production without BETTER_AUTH_SECRET', () => {

@@ -6,12 +6,14 @@
  */
 import { SpanKind, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Database } from '../src/db/client.js';
 import { loadEnv } from '../src/env.js';
 import { startTracing, type Tracing } from '../src/tracing.js';
 import { openTestDatabase } from './support/database.js';
 import { TEST_SECRET, createTestApp, type ApiResponse, type TestApp, type TestUser } from './support/fixtures.js';
+import { startKeyServer } from './support/key-server.js';
 
 const CALLER_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN_ID = '00f067aa0ba902b7';
@@ -40,11 +42,13 @@ function apiRecords(): boolean {
 
 describe('the settings', () => {
   test('tracing is on with either OTLP endpoint, the traces one first, and off with OTEL_SDK_DISABLED', () => {
-    expect(tracingConfig()).toEqual({ endpoint: undefined, serviceName: 'task-gateway' });
-    expect(tracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SERVICE_NAME: 'tasks-eu' })).toEqual({
+    expect(tracingConfig()).toEqual({ endpoint: undefined, serviceName: 'task-gateway', sampleRatio: 1 });
+    expect(tracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SERVICE_NAME: 'tasks-eu', OTEL_TRACES_SAMPLER_ARG: '0.1' })).toEqual({
       endpoint: 'http://collector:4318',
       serviceName: 'tasks-eu',
+      sampleRatio: 0.1,
     });
+    expect(() => tracingConfig({ OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow(/OTEL_TRACES_SAMPLER_ARG: must be a number from 0 to 1/);
     expect(
       tracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/v1/traces' }).endpoint,
     ).toBe('http://traces:4318/v1/traces');
@@ -191,6 +195,32 @@ describe('with an OTLP endpoint', () => {
     expect(spans).toEqual([]);
   });
 
+  test("the JWKS fetch a request needs carries that request's trace on to the issuer", async () => {
+    const pair = await generateKeyPair('EdDSA', { extractable: true });
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'EdDSA' };
+    let received: string | undefined;
+    const issuer = await startKeyServer((request, response) => {
+      received = request.headers.traceparent as string | undefined;
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+    });
+    const withJwks = await createTestApp({
+      database,
+      tracing,
+      auth: { jwks: { url: new URL(`${issuer.origin}/jwks`), algorithms: ['EdDSA'], issuer: 'issuer', audience: 'api', timeoutMs: 2_000, cooldownMs: 500, maxAgeMs: 60_000 } },
+    });
+    try {
+      const token = await new SignJWT({ sub: 'erin', iss: 'issuer', aud: 'api' }).setProtectedHeader({ alg: 'EdDSA', kid: 'k1' }).setExpirationTime('5m').sign(pair.privateKey);
+      const spans = await spansOf(async () => {
+        expect((await withJwks.request('GET', '/api/tasks', { headers: { authorization: `Bearer ${token}`, traceparent } })).status).toBe(200);
+      });
+      const request = named(spans, 'GET /api/tasks');
+      expect(received).toBe(`00-${CALLER_TRACE_ID}-${request.spanContext().spanId}-01`);
+    } finally {
+      await withJwks.close();
+      await issuer.close();
+    }
+  });
+
   // Last: shutting down is for good.
   test('shutting down turns it all off again', async () => {
     await tracing.shutdown();
@@ -199,5 +229,32 @@ describe('with an OTLP endpoint', () => {
     expect((globalThis as Record<string, unknown>).PRISMA_INSTRUMENTATION).toBeUndefined();
     const spans = await spansOf(() => alice.request('GET', '/api/tasks'));
     expect(spans).toEqual([]);
+  });
+});
+
+describe('with OTEL_TRACES_SAMPLER_ARG=0', () => {
+  test("no new trace is kept, but a caller's sampled trace still is", async () => {
+    const exporter = new InMemorySpanExporter();
+    const processor = new SimpleSpanProcessor({ exporter });
+    const tracing = (await startTracing(
+      tracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_SAMPLER_ARG: '0' }),
+      processor,
+    )) as Tracing;
+    const api = await createTestApp({ database, tracing });
+    try {
+      const alice = await api.user('alice');
+      expect((await alice.request('GET', '/api/tasks')).status).toBe(200);
+      await processor.forceFlush();
+      expect(exporter.getFinishedSpans()).toEqual([]);
+
+      expect((await alice.request('GET', '/api/tasks', { headers: { traceparent } })).status).toBe(200);
+      await processor.forceFlush();
+      const names = exporter.getFinishedSpans().map((span) => span.name);
+      expect(names).toContain('GET /api/tasks');
+      expect(names).toContain('query tasks_query');
+    } finally {
+      await api.close();
+      await tracing.shutdown();
+    }
   });
 });

@@ -7,6 +7,7 @@
  * the background; every fetch attempt, failed or not, starts the cooldown; a key we cannot look up because
  * the endpoint is failing is a 503, never a hang.
  */
+import { context, propagation } from '@opentelemetry/api';
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTHeaderParameters, type KeyObject } from 'jose';
 import { ServiceUnavailableError } from '../errors.js';
 
@@ -88,8 +89,11 @@ export class JwksKeyStore {
   }
 
   private async fetchKeySet(): Promise<JSONWebKeySet> {
+    const headers: Record<string, string> = { accept: 'application/jwk-set+json, application/json' };
+    // The trace of the request that needed the keys goes on to the issuer (a no-op with tracing off).
+    propagation.inject(context.active(), headers);
     const response = await fetch(this.options.url, {
-      headers: { accept: 'application/jwk-set+json, application/json' },
+      headers,
       redirect: 'error',
       signal: AbortSignal.timeout(this.timeoutMs),
     });

@@ -91,8 +91,8 @@ export function mintToken(workDir: string, userId: string, env: NodeJS.ProcessEn
   return result.stdout.trim();
 }
 
-/** Runs the server expecting it to refuse to start; returns its exit code and output. */
+/** Runs the server expecting it to refuse to start; returns its exit code and output (PORT 0 unless `env` names one). */
 export function runServerToExit(workDir: string, env: NodeJS.ProcessEnv) {
   const { command, args } = nodeWithTsx('src/server.ts');
-  return spawnSync(command, args, { cwd: workDir, env: { ...env, PORT: '0' }, encoding: 'utf8', timeout: 30_000 });
+  return spawnSync(command, args, { cwd: workDir, env: { PORT: '0', ...env }, encoding: 'utf8', timeout: 30_000 });
 }
