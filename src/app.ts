@@ -6,6 +6,7 @@
  * socket → Fastify (limits, request id, CORS, security headers) → route → derived operation or Yoga →
  * resolver (../resolvers) → Prisma → shaped JSON; every error leaves through ./errors.ts.
  */
+import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { createServer, type RequestListener } from 'node:http';
 import type { Socket } from 'node:net';
@@ -157,7 +158,8 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   // comes when Node gives its answer the socket; if the client leaves first, it never starts.
   app.addHook('onRequest', (_request, reply, done) => {
     if (reply.raw.socket !== null) return done();
-    reply.raw.once('socket', () => done());
+    // Bound, so the request's async context (its trace) goes on with it rather than the socket's event's.
+    reply.raw.once('socket', AsyncResource.bind(() => done()));
   });
   useSecurityHeaders(app);
   await useCors(app, config.http.corsOrigins);

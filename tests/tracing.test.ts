@@ -199,9 +199,11 @@ describe('with an OTLP endpoint', () => {
     const pair = await generateKeyPair('EdDSA', { extractable: true });
     const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'EdDSA' };
     let received: string | undefined;
+    // No key at first, so that the one the token needs is fetched for the request, not in advance.
+    let keys: unknown[] = [];
     const issuer = await startKeyServer((request, response) => {
       received = request.headers.traceparent as string | undefined;
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }));
     });
     const withJwks = await createTestApp({
       database,
@@ -209,6 +211,7 @@ describe('with an OTLP endpoint', () => {
       auth: { jwks: { url: new URL(`${issuer.origin}/jwks`), algorithms: ['EdDSA'], issuer: 'issuer', audience: 'api', timeoutMs: 2_000, cooldownMs: 500, maxAgeMs: 60_000 } },
     });
     try {
+      keys = [jwk];
       const token = await new SignJWT({ sub: 'erin', iss: 'issuer', aud: 'api' }).setProtectedHeader({ alg: 'EdDSA', kid: 'k1' }).setExpirationTime('5m').sign(pair.privateKey);
       const spans = await spansOf(async () => {
         expect((await withJwks.request('GET', '/api/tasks', { headers: { authorization: `Bearer ${token}`, traceparent } })).status).toBe(200);
