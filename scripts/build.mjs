@@ -1,10 +1,10 @@
 /**
  * `npm run build` (and `npm start` before it serves): src/ → dist/ with esbuild, each file on its own as
- * tsc would emit it but in well under a second (types are `npm run typecheck`'s job, which CI runs), and
- * the web page into web/dist with Vite, only when a file it is built from is newer than the last build.
- * `node scripts/build.mjs server` or `web` builds one; `--force` rebuilds the page whatever the dates.
+ * tsc would emit it but in about a second (types are `npm run typecheck`'s job, which CI runs), and the
+ * web page into web/dist with Vite; each only when a file it is built from is newer than its last build.
+ * `node scripts/build.mjs server` or `web` builds one; `--force` builds whatever the dates.
  */
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,12 +24,26 @@ function filesIn(dir, skip = []) {
 
 const newest = (paths) => Math.max(...paths.map((path) => statSync(join(root, path)).mtimeMs));
 
+/** The mtime of `path`, or 0 if it does not exist. */
+function builtAt(path) {
+  try {
+    return statSync(join(root, path)).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
 async function buildServer() {
+  const sources = filesIn('src').filter((path) => path.endsWith('.ts')).sort();
+  // dist/.sources lists what the last build was made from: a file added or deleted since rebuilds too.
+  const stamp = 'dist/.sources';
+  const list = sources.join('\n');
+  if (!force && builtAt(stamp) > newest(sources) && readFileSync(join(root, stamp), 'utf8') === list) return;
   const { build } = await import('esbuild');
   // Emptied first, so a file deleted from src/ does not live on in dist/.
   rmSync(join(root, 'dist'), { recursive: true, force: true });
   await build({
-    entryPoints: filesIn('src').filter((path) => path.endsWith('.ts')).map((path) => join(root, path)),
+    entryPoints: sources.map((path) => join(root, path)),
     outdir: join(root, 'dist'),
     outbase: join(root, 'src'),
     platform: 'node',
@@ -38,18 +52,13 @@ async function buildServer() {
     sourcemap: true,
     logLevel: 'warning',
   });
+  writeFileSync(join(root, stamp), list);
 }
 
 async function buildWeb() {
   const page = 'web/dist/index.html';
   const inputs = ['web/index.html', 'web/vite.config.ts', 'package-lock.json', ...filesIn('web/src'), ...filesIn('web/public')];
-  let builtAt = 0;
-  try {
-    builtAt = statSync(join(root, page)).mtimeMs;
-  } catch {
-    // Never built.
-  }
-  if (!force && builtAt > newest(inputs)) return;
+  if (!force && builtAt(page) > newest(inputs)) return;
   const { build } = await import('vite');
   await build({ configFile: join(root, 'web/vite.config.ts'), logLevel: 'warn' });
 }
