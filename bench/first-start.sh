@@ -4,12 +4,14 @@
 # restarts with nothing changed. `sh bench/first-start.sh` from the project root; the figures are in the
 # README. npm's cache is whatever this machine has (a first install ever downloads ~900 packages more).
 set -euo pipefail
+# Each server in a process group of its own, so that Ctrl+C's signal reaches npm and the server alike.
+set -m
 root=$(cd "$(dirname "$0")/.." && pwd)
 port=${PORT:-8765}
 dir=$(mktemp -d)
 server=
 cleanup() {
-  [ -n "$server" ] && kill -INT "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  [ -n "$server" ] && kill -INT -- "-$server" 2>/dev/null && wait "$server" 2>/dev/null
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -30,7 +32,7 @@ start() {
   answered
 }
 stop() {
-  kill -INT "$server"
+  kill -INT -- "-$server"
   wait "$server" 2>/dev/null || true
   server=
   # npm's child (the server) has its own exit to make; wait until the port is free.

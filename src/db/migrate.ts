@@ -43,10 +43,31 @@ export async function migrationNames(baseDir = migrationsDir): Promise<string[]>
 /** Applies every migration not yet applied; returns the names it applied. */
 export async function applyMigrations(adapterFactory: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
   const migrationsList = await readMigrations();
+  // The usual start: nothing pending, told by one query without loading the schema engine (~0.3 s).
+  if (await allApplied(adapterFactory, migrationsList.migrationDirectories.map((d) => d.path))) return [];
   return withSchemaEngine(adapterFactory, async (engine) => {
     const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: noFilters });
     return appliedMigrationNames;
   });
+}
+
+/** Whether `_prisma_migrations` records every one of `names` as applied (false when it cannot tell). */
+async function allApplied(adapterFactory: SqlMigrationAwareDriverAdapterFactory, names: string[]): Promise<boolean> {
+  const adapter = await adapterFactory.connect();
+  try {
+    const { rows } = await adapter.queryRaw({
+      sql: 'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+      args: [],
+      argTypes: [],
+    });
+    const applied = new Set(rows.map(([name]) => name));
+    return names.every((name) => applied.has(name));
+  } catch {
+    // No table yet (a new database), or no answer: the schema engine finds out, and says so.
+    return false;
+  } finally {
+    await adapter.dispose();
+  }
 }
 
 /**
