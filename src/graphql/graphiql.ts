@@ -188,7 +188,8 @@ function buildFiles(sources: Sources, assetsPath: string, options: GraphiQLOptio
 
 /**
  * The encoding to send: brotli over gzip when the request accepts both (RFC 9110 §12.5.3: `q=0` refuses
- * one, `*` stands for any not named); none (identity) when it accepts neither.
+ * one, `*` stands for any not named); none (identity) when it accepts neither. Not @fastify/accept-negotiator
+ * (what @fastify/compress uses): it answers `*, br;q=0` with br, the one coding the client refused.
  */
 export function preferredEncoding(header: string | undefined): Encoding | undefined {
   if (header === undefined) return undefined;
