@@ -19,6 +19,8 @@ const env = loadEnv({
   RATE_LIMIT_PER_SECOND: process.env.RATE_LIMIT_PER_SECOND ?? '1000000',
   RATE_LIMIT_BURST: '1000000',
   BETTER_AUTH_SECRET: secret,
+  // What answering with compression on costs a request that does not ask for it: COMPRESSION=false to compare.
+  COMPRESSION: process.env.COMPRESSION ?? 'true',
   DATABASE_URL: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/task_bench',
 });
 const database = await openDatabase(env.database);
