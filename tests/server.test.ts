@@ -2,6 +2,7 @@
  * The server as a new user runs it: a real process, a real port, the embedded database in a directory
  * (or PostgreSQL in the postgres project), and a token from `npm run token`.
  */
+import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createBearerVerifier } from '../src/auth/bearer.js';
 import { TEST_SECRET } from './support/fixtures.js';
-import { baseEnv, makeWorkDir, mintToken, runServerToExit, startServer } from './support/server-process.js';
+import { baseEnv, makeWorkDir, mintToken, nodeWithTsx, runServerToExit, startServer } from './support/server-process.js';
 
 const workDir = makeWorkDir();
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
@@ -68,6 +69,31 @@ describe('the server process', () => {
       const fatal = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.level >= 50);
       expect(fatal).toEqual([expect.objectContaining({ level: 60, msg: `port ${port} on 127.0.0.1 is already in use: stop the other server or set PORT` })]);
       expect(result.stdout + result.stderr).not.toMatch(/EADDRINUSE|\bat \S+ \(/);
+    } finally {
+      taken.close();
+    }
+  });
+
+  test('on a terminal its log lines are readable (pino-pretty), unless in production, where they stay JSON', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      const { command, args } = nodeWithTsx('src/server.ts');
+      // script(1) runs the server with a pseudo-terminal as its stdout, as a developer's shell would.
+      const onTerminal = (extra: Record<string, string>) =>
+        spawnSync('script', ['-qec', [command, ...args].map((arg) => `'${arg}'`).join(' '), '/dev/null'], {
+          cwd: workDir,
+          env: baseEnv({ BETTER_AUTH_SECRET: TEST_SECRET, PORT: String(port), ...extra }),
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+
+      const development = onTerminal({});
+      expect(development.stdout).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] \S*FATAL\S*: \S*port \d+ on 127\.0\.0\.1 is already in use/m);
+      expect(development.stdout).not.toContain('{"level"');
+      const production = onTerminal({ NODE_ENV: 'production' });
+      expect(production.stdout).toContain('"level":60');
     } finally {
       taken.close();
     }
