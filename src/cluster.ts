@@ -6,13 +6,13 @@
  */
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import { loadEnvOrExit } from './env.js';
+import { EnvError, loadEnvOrExit } from './env.js';
 import { createLogger, terminalDestination } from './logger.js';
 
 if (cluster.isPrimary) {
   const env = loadEnvOrExit();
   if (!env.database.url) {
-    console.error('Invalid environment:\n  DATABASE_URL: required to run several processes');
+    console.error(new EnvError('DATABASE_URL: required to run several processes').message);
     process.exit(1);
   }
   const logger = createLogger(env.observability.logLevel, terminalDestination(env.nodeEnv));
