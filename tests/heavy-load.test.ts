@@ -97,7 +97,7 @@ describe('a whole list', () => {
 });
 
 describe('clients that do not read', () => {
-  test('60 whole lists by one user, closed at once: another user and /healthz are answered within 1 s, and the work stops', async () => {
+  test('60 whole lists by one user, closed at once: another user and /healthz are answered within 3 s, and the work stops', async () => {
     const victim = `Bearer ${await signToken({ sub: `victim-${randomUUID()}` })}`;
     const before = chunksRead.get(big.id) ?? 0;
     const sockets = await Promise.all(Array.from({ length: 60 }, () => sendWithoutReading(wholeList(big.authorization))));
@@ -111,7 +111,7 @@ describe('clients that do not read', () => {
     }
 
     expect(timings.every((t) => t.status === 200)).toBe(true);
-    expect(Math.max(...timings.map((t) => t.ms)), timings.map((t) => Math.round(t.ms)).join(' ')).toBeLessThan(1_000);
+    expect(Math.max(...timings.map((t) => t.ms)), timings.map((t) => Math.round(t.ms)).join(' ')).toBeLessThan(3_000);
     // A whole list is BIG / LIST_CHUNK_SIZE chunks (20; 1,200 for all sixty): an abandoned one stops at the first chunk it
     // cannot write — Node notices a connection closed under a pending request only when it writes to it —
     // or is dropped before it starts, when Node has noticed by then.
@@ -134,7 +134,7 @@ describe('clients that do not read', () => {
     expect(((await response.json()) as unknown[]).length).toBe(1);
   });
 
-  test("one user's 30 non-reading whole lists: another user's list and /healthz are answered within 1 s", async () => {
+  test("one user's 30 non-reading whole lists: another user's list and /healthz are answered within 3 s", async () => {
     const sockets = await Promise.all(Array.from({ length: 30 }, () => sendWithoutReading(wholeList(big.authorization))));
     try {
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -146,7 +146,7 @@ describe('clients that do not read', () => {
       }
 
       expect(timings.every((t) => t.status === 200)).toBe(true);
-      expect(Math.max(...timings.map((t) => t.ms))).toBeLessThan(1_000);
+      expect(Math.max(...timings.map((t) => t.ms))).toBeLessThan(3_000);
     } finally {
       for (const socket of sockets) socket.destroy();
     }
