@@ -7,33 +7,32 @@
  * resolver (../resolvers) → Prisma → shaped JSON; every error leaves through ./errors.ts.
  */
 import { AsyncResource } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
-import { createServer, type RequestListener } from 'node:http';
-import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createBearerVerifier } from './auth/bearer.js';
-import { createAuthenticate } from './auth/request-gate.js';
+import { createAuthenticate } from './http/request-gate.js';
 import type { ContextDependencies } from './context.js';
-import type { PrismaClient } from './db/client.js';
-import type { AppConfig, HttpLimits } from './env.js';
+import type { ListenSource, PrismaClient } from './db/client.js';
+import type { AuthConfig } from './auth/bearer.js';
 import { AppError, BadUserInputError, JSON_TYPE, NotFoundError, UnsupportedMediaTypeError, classifyError, detailBody, sendDetail } from './errors.js';
-import { useGraphQL } from './graphql/yoga.js';
+import { useGraphQL, type GraphQLConfig } from './graphql/yoga.js';
 import { useCompression } from './http/compression.js';
 import { useCors } from './http/cors.js';
 import { useDrain } from './http/drain.js';
-import { HEALTH_PATH, METRICS_PATH, READY_PATH, useHealthRoutes } from './http/health.js';
+import { answerClientError, createHttpServer, type HttpLimits } from './http/node-server.js';
+import { useHealthRoutes } from './http/health.js';
+import { QUIET_PATHS } from './paths.js';
 import { answerWrongMethods, collectRoutes } from './http/method-not-allowed.js';
-import { createRateLimits } from './http/rate-limit.js';
+import { createRateLimits, type RateLimitConfig } from './http/rate-limit.js';
 import { requestIdOf, useObservability } from './http/observability.js';
-import { securityHeaders, useSecurityHeaders } from './http/security-headers.js';
+import { pageCsp, securityHeaders, useSecurityHeaders } from './http/security-headers.js';
+import { createOpenApiDocument } from './rest/openapi.js';
 import { serveDirectory } from './http/static-files.js';
 import type { Logger } from './logger.js';
 import { schedulePruning } from './db/pruning.js';
-import { createChangeFeed, type ListenSource } from './events/feed.js';
+import { createChangeFeed } from './events/feed.js';
 import { pruneTaskEvents } from './events/log.js';
 import { createStreamRegistry } from './events/registry.js';
-import { useEventStreams } from './events/sse.js';
 import { pruneIdempotencyKeys } from './idempotency.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPerUserLimit } from './per-user-limit.js';
@@ -41,8 +40,65 @@ import { Readiness } from './readiness.js';
 import { useRestApi } from './rest/api.js';
 import { useApiDocs } from './http/docs.js';
 import { schema } from './schema/index.js';
-import type { Tracing } from './tracing.js';
+import type { Tracing, TracingConfig } from './tracing.js';
 import { version } from './version.js';
+
+export interface HttpConfig {
+  host: string;
+  port: number;
+  /** Browser origins allowed to call the API cross-origin. */
+  corsOrigins: readonly string[];
+  /** Proxies whose X-Forwarded-For is believed: a number of hops, or their addresses/CIDRs; false: none. */
+  trustProxy: number | string[] | false;
+  limits: HttpLimits;
+  /** Milliseconds requests in flight get to finish once the server stops accepting. */
+  shutdownGraceMs: number;
+  /** Milliseconds the server keeps accepting after SIGTERM/SIGINT, while load balancers notice /readyz failing. */
+  shutdownDelayMs: number;
+  /** Compress answers over 1 KB (false: a proxy in front does it). */
+  compression: boolean;
+}
+
+export interface TasksConfig {
+  /** Whole task lists longer than one chunk (250 tasks) one user may have in progress at once per process; the rest wait their turn. */
+  unpagedListConcurrency: number;
+  /** Most tasks one user may have; a create beyond it is refused (409). */
+  maxTasksPerUser: number;
+  /** Changes without If-Match (REST) or expectedVersion (GraphQL) are refused (428). */
+  requireIfMatch: boolean;
+  /** How long a response stored for an Idempotency-Key is replayed to retries. */
+  idempotencyKeyTtlMs: number;
+}
+
+export interface EventsConfig {
+  /** How long the change log keeps events: a stream can resume from a cursor this old. */
+  retentionMs: number;
+  /** Read the watched users' change counters this often instead of LISTEN (0: LISTEN). */
+  pollMs: number;
+  /** Streams one user may hold open, across all instances. */
+  maxStreamsPerUser: number;
+  /** Streams one instance holds open in all. */
+  maxStreams: number;
+}
+
+export interface ObservabilityConfig {
+  logLevel: string;
+  /** When set, /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
+  tracing: TracingConfig;
+}
+
+/** The sections of the environment (../env.ts parses them) the application needs, each typed by the part that uses it. */
+export interface AppConfig {
+  http: HttpConfig;
+  /** How bearer tokens are verified. */
+  auth: AuthConfig;
+  graphql: GraphQLConfig;
+  tasks: TasksConfig;
+  rateLimit: RateLimitConfig;
+  events: EventsConfig;
+  observability: ObservabilityConfig;
+}
 
 export interface AppDependencies {
   config: AppConfig;
@@ -64,9 +120,6 @@ export type App = FastifyInstance;
 export const WEB_DIR = fileURLToPath(new URL('../web/dist', import.meta.url));
 
 
-const webPageCsp =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /** RFC 9112 §3.2: a Host that is not `host[:port]` is a 400 (it would otherwise end up in URLs built from it). */
 const HOST = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -145,7 +198,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   });
   const methodsByUrl = collectRoutes(app);
 
-  useObservability(app, { logger, metrics, quietPaths: [HEALTH_PATH, READY_PATH, METRICS_PATH] });
+  useObservability(app, { logger, metrics, quietPaths: QUIET_PATHS });
   useDrain(app);
   // Event streams never end by themselves: a drain (or a close) ends them first, each with its retry hint.
   app.beforeDrain(() => streams.stopAll());
@@ -175,11 +228,10 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   });
 
   useHealthRoutes(app, { readiness, metrics, metricsToken: config.observability.metricsToken });
-  useEventStreams(app, { prisma, feed, streams, authenticate, metrics });
-  await useRestApi(app, { schema, authenticate, contextDependencies, metrics });
+  await useRestApi(app, { schema, authenticate, contextDependencies, metrics, events: { prisma, feed, streams } });
   await useGraphQL(app, { schema, config: config.graphql, authenticate, contextDependencies, logger, metrics, maxBodyBytes: limits.maxBodyBytes });
-  await useApiDocs(app, schema, version);
-  await serveDirectory(app, { dir: webDir, prefix: '/', contentSecurityPolicy: webPageCsp });
+  await useApiDocs(app, createOpenApiDocument(schema, version));
+  await serveDirectory(app, { dir: webDir, prefix: '/', contentSecurityPolicy: pageCsp.web });
   answerWrongMethods(app, methodsByUrl);
   return app;
 }
@@ -187,55 +239,4 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
 /** A number of hops as the function Fastify takes (its types accept only addresses or a boolean). */
 function trustProxyOption(trust: number | string[] | false) {
   return typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust;
-}
-
-/**
- * The Node HTTP server, with the request-head size and the header, request and keep-alive timeouts of
- * the limits, so a slow or oversized client cannot hold a connection. An absolute-form request target
- * (`GET http://host/api/tasks`, RFC 9112 §3.2.2) is routed by its path and query, as any other.
- */
-function createHttpServer(handler: RequestListener, limits: HttpLimits) {
-  const server = createServer(
-    {
-      maxHeaderSize: limits.maxHeaderBytes,
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      // How often Node checks the two timeouts above (default 30 s, which would let them overrun).
-      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
-    },
-    (request, response) => {
-      const url = request.url ?? '/';
-      if (!url.startsWith('/')) request.url = url.replace(/^https?:\/\/[^/?#]*/i, '') || '/';
-      handler(request, response);
-    },
-  );
-  // An answer the client stops reading: once nothing has moved on the socket this long, it is cut (and a
-  // streamed list stops being read).
-  server.timeout = limits.sendTimeoutMs;
-  return server;
-}
-
-/** What Node reports about a request it could not even read (timeouts, an oversized head, bad syntax). */
-function answerClientError(error: Error & { code?: string }, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const appError =
-    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? new AppError('Request Timeout', 'REQUEST_TIMEOUT')
-      : error.code === 'HPE_HEADER_OVERFLOW'
-        ? new AppError('Request header fields too large', 'HEADERS_TOO_LARGE')
-        : new BadUserInputError('Bad Request');
-  const body = detailBody(appError);
-  const headers = {
-    ...securityHeaders,
-    'content-type': JSON_TYPE,
-    'content-length': String(Buffer.byteLength(body)),
-    connection: 'close',
-    'x-request-id': randomUUID(),
-  };
-  if (socket.writable) {
-    const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
-    socket.write(`HTTP/1.1 ${appError.status} ${appError.message}\r\n${head}\r\n${body}`);
-  }
-  socket.destroy(error);
 }

@@ -35,12 +35,10 @@ export interface Context {
   unpagedBudget: { left: number };
   /** Whether the client has hung up (queued work is then dropped). */
   clientGone: () => boolean;
-  /**
-   * Present on REST list requests: a paged list notes its next page here, for the route's Link header;
-   * `chunkSize` asks an unpaged list for one chunk of a streamed answer instead of everything.
-   */
-  page?: { nextCursor: string | null; chunkSize?: number };
 }
+
+/** The context of a field that requires a signed-in caller (the `signedIn` auth scope). */
+export type SignedInContext = Context & { userId: string };
 
 /** What stays the same across requests. */
 export type ContextDependencies = Pick<Context, 'unpagedLists' | 'maxTasksPerUser' | 'requireIfMatch' | 'events'> & {
@@ -56,7 +54,6 @@ export function createContext(
   dependencies: ContextDependencies,
   userId: string | null,
   options: {
-    page?: Context['page'];
     clientGone?: () => boolean;
     transaction?: Db | null;
     precondition?: Precondition;
@@ -74,7 +71,6 @@ export function createContext(
     userId,
     unpagedBudget: { left: MAX_UNPAGED_TASKS },
     clientGone: options.clientGone ?? connected,
-    ...(options.page && { page: options.page }),
     ...(options.precondition !== undefined && { precondition: options.precondition }),
   };
 }

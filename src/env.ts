@@ -7,7 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import type { AppConfig } from './app.js';
 import { ASYMMETRIC_ALGORITHMS, type AuthConfig } from './auth/bearer.js';
+import type { DatabaseConfig } from './db/client.js';
+import { httpLimits } from './http/node-server.js';
 
 const MIN_SECRET_BYTES = 32;
 
@@ -94,129 +97,15 @@ const envSchema = z.object({
   OTEL_TRACES_SAMPLER_ARG: withDefault(z.coerce.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' }), 1),
 });
 
-/** What a client may send and how long it may take. Not settings: the contract's limits, here with the other defaults. */
-export const httpLimits = {
-  /** Largest request body, in bytes (a task is at most 500 characters; GraphiQL's introspection query is ~3 KB). */
-  maxBodyBytes: 64 * 1024,
-  /** Largest request head (request line + headers), in bytes; beyond it the answer is 431. */
-  maxHeaderBytes: 16 * 1024,
-  /** Milliseconds a client has to send the complete request head. */
-  headersTimeoutMs: 10_000,
-  /** Milliseconds a client has to send the complete request. */
-  requestTimeoutMs: 30_000,
-  /** Milliseconds an idle keep-alive connection is kept open (below common load-balancer idle timeouts). */
-  keepAliveTimeoutMs: 5_000,
-  /** Milliseconds a connection may make no progress (a response its client does not read) before it is cut: SEND_TIMEOUT_MS, default 30 s. */
-  sendTimeoutMs: 30_000,
-};
-
-export type HttpLimits = typeof httpLimits;
-
-export interface HttpConfig {
-  host: string;
-  port: number;
-  /** Browser origins allowed to call the API cross-origin. */
-  corsOrigins: readonly string[];
-  /** Proxies whose X-Forwarded-For is believed: a number of hops, or their addresses/CIDRs; false: none. */
-  trustProxy: number | string[] | false;
-  limits: HttpLimits;
-  /** Milliseconds requests in flight get to finish once the server stops accepting. */
-  shutdownGraceMs: number;
-  /** Milliseconds the server keeps accepting after SIGTERM/SIGINT, while load balancers notice /readyz failing. */
-  shutdownDelayMs: number;
-  /** Compress answers over 1 KB (false: a proxy in front does it). */
-  compression: boolean;
-}
-
-export interface DatabaseConfig {
-  /** A postgresql:// URL; unset: the embedded database in `pgliteDataDir`. */
-  url: string | undefined;
-  /** Where migrations connect, when not `url` (Neon: the direct endpoint). */
-  migrationUrl: string | undefined;
-  /** Where the one LISTEN connection for the change streams goes, when not `url` (Neon's pooler cannot LISTEN). */
-  listenUrl: string | undefined;
-  poolSize: number;
-  /** Milliseconds to open a connection, or to wait for a free one from the pool. */
-  connectTimeoutMs: number;
-  /** Milliseconds a statement may run; 0 sends no statement_timeout to the server. */
-  statementTimeoutMs: number;
-  /** Where the embedded database keeps its files; `memory://` keeps them in memory. */
-  pgliteDataDir: string;
-  migrateOnStart: boolean;
-}
-
-export interface GraphQLConfig {
-  /** Schema introspection, and GraphiQL at /graphql in a browser. */
-  introspection: boolean;
-  /** Hide "Did you mean …" field suggestions (production). */
-  hideSuggestions: boolean;
-}
-
-export interface TasksConfig {
-  /** Whole task lists longer than one chunk (250 tasks) one user may have in progress at once per process; the rest wait their turn. */
-  unpagedListConcurrency: number;
-  /** Most tasks one user may have; a create beyond it is refused (409). */
-  maxTasksPerUser: number;
-  /** Changes without If-Match (REST) or expectedVersion (GraphQL) are refused (428). */
-  requireIfMatch: boolean;
-  /** How long a response stored for an Idempotency-Key is replayed to retries. */
-  idempotencyKeyTtlMs: number;
-}
-
-export interface EventsConfig {
-  /** How long the change log keeps events: a stream can resume from a cursor this old. */
-  retentionMs: number;
-  /** Read the watched users' change counters this often instead of LISTEN (0: LISTEN). */
-  pollMs: number;
-  /** Streams one user may hold open, across all instances. */
-  maxStreamsPerUser: number;
-  /** Streams one instance holds open in all. */
-  maxStreams: number;
-}
-
-export interface RateLimitConfig {
-  /** Requests per second each user may make in the long run; 0 turns rate limiting off. */
-  perSecond: number;
-  /** Requests a user may make at once after being idle (the bucket's size). */
-  burst: number;
-  /** Where a fleet keeps its counters; unset: in this process's memory. */
-  redisUrl: string | undefined;
-}
-
-export interface ObservabilityConfig {
-  logLevel: string;
-  /** When set, /metrics needs `Authorization: Bearer <token>`. */
-  metricsToken: string | undefined;
-  tracing: TracingConfig;
-}
-
-export interface TracingConfig {
-  /** The OTLP/HTTP endpoint set (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`, which the exporter reads itself); unset: no tracing at all. */
-  endpoint: string | undefined;
-  serviceName: string;
-  /** The share of new traces kept, 0–1 (`OTEL_TRACES_SAMPLER_ARG`); a caller's sampling decision is followed. */
-  sampleRatio: number;
-}
-
-export interface Env {
+/** The application's sections (each typed by the layer that uses it: ./app.ts composes them), and the process's own. */
+export interface Env extends AppConfig {
   nodeEnv: 'development' | 'production' | 'test';
-  http: HttpConfig;
   database: DatabaseConfig;
-  /** How bearer tokens are verified. */
-  auth: AuthConfig;
   /** The HS256 shared secret when that path is on: `BETTER_AUTH_SECRET`, or outside production a generated one kept in `.data/`. */
   authSecret: string | undefined;
-  graphql: GraphQLConfig;
-  tasks: TasksConfig;
-  rateLimit: RateLimitConfig;
-  events: EventsConfig;
-  observability: ObservabilityConfig;
   /** Processes `npm run start:cluster` starts (default: one per core). */
   webConcurrency: number | undefined;
 }
-
-/** The sections the application itself needs (see ./app.ts). */
-export type AppConfig = Pick<Env, 'http' | 'auth' | 'graphql' | 'tasks' | 'rateLimit' | 'events' | 'observability'>;
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 

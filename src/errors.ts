@@ -5,7 +5,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import { GraphQLError, locatedError } from 'graphql';
-import { isDatabaseUnavailable } from './db/unavailable.js';
+import { isDatabaseUnavailable } from './database-errors.js';
 import type { Logger } from './logger.js';
 
 /** Stable `extensions.code` values and the HTTP status each one means. */

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db, PrismaClient } from './db/client.js';
-import { isWriteConflict } from './db/unavailable.js';
+import { isWriteConflict } from './database-errors.js';
 import { BadUserInputError, IdempotencyKeyInProgressError, IdempotencyKeyReusedError } from './errors.js';
 
 export interface StoredResponse {

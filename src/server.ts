@@ -11,7 +11,7 @@ import { createApp, type App } from './app.js';
 import { DataDirectoryError, openDatabase, type Database } from './db/client.js';
 import { DirectoryInUseError } from './db/directory-lock.js';
 import { applyMigrations } from './db/migrate.js';
-import { isMigrationRetryable } from './db/unavailable.js';
+import { isMigrationRetryable } from './database-errors.js';
 import { loadEnvOrExit } from './env.js';
 import { createLogger, terminalDestination, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';

@@ -11,9 +11,16 @@ import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { getOperationAST, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { TracingConfig } from './env.js';
-import { HEALTH_PATH, METRICS_PATH, READY_PATH } from './http/health.js';
+import { QUIET_PATHS as QUIET } from './paths.js';
 import { version } from './version.js';
+
+export interface TracingConfig {
+  /** The OTLP/HTTP endpoint set (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`, which the exporter reads itself); unset: no tracing at all. */
+  endpoint: string | undefined;
+  serviceName: string;
+  /** The share of new traces kept, 0–1 (`OTEL_TRACES_SAMPLER_ARG`); a caller's sampling decision is followed. */
+  sampleRatio: number;
+}
 
 export interface Tracing {
   /** Opens each request's span: called before any other hook or route is added, so that span starts first. */
@@ -23,7 +30,7 @@ export interface Tracing {
 }
 
 /** Probes and scrapes make no spans, as they make no log lines. */
-const QUIET_PATHS = new Set([HEALTH_PATH, READY_PATH, METRICS_PATH]);
+const QUIET_PATHS = new Set(QUIET);
 
 /** Set while tracing is on. */
 let tracer: Tracer | undefined;

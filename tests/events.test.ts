@@ -6,7 +6,7 @@
 import { connect } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
-import type { ListenSource } from '../src/events/feed.js';
+import type { ListenSource } from '../src/db/client.js';
 import { pruneTaskEvents } from '../src/events/log.js';
 import { createTestApp, describe, expect, signToken, test, type TestApp } from './support/fixtures.js';
 import { openSse, type SseEvent } from './support/sse.js';

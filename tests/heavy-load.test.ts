@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import type { PrismaClient } from '../src/db/client.js';
-import { LIST_CHUNK_SIZE } from '../src/resolvers/task.js';
+import { LIST_CHUNK_SIZE } from '../src/resolvers/task-list.js';
 import { openTestDatabase } from './support/database.js';
 import { createTestApp, describe, expect, send, signToken, test, type TestApp } from './support/fixtures.js';
 import { until } from './support/wait.js';

@@ -7,7 +7,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { expect, test } from 'vitest';
 import { PrismaClient } from '../src/generated/prisma/client.js';
-import { findTaskPage } from '../src/resolvers/task.js';
+import { findTaskPage } from '../src/resolvers/task-list.js';
 import { testDatabaseUrl } from './support/database.js';
 
 interface PlanNode {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import type { App } from '../src/app.js';
 import type { Database, PrismaClient } from '../src/db/client.js';
-import { LIST_CHUNK_SIZE } from '../src/resolvers/task.js';
+import { LIST_CHUNK_SIZE } from '../src/resolvers/task-list.js';
 import { openTestDatabase } from './support/database.js';
 import { createTestApp, describe, expect, send, signToken, test } from './support/fixtures.js';
 

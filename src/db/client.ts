@@ -11,14 +11,36 @@ import { join } from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
-import type { DatabaseConfig } from '../env.js';
 import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
-import type { ListenSource } from '../events/feed.js';
 import { lockDirectory } from './directory-lock.js';
 
 export type { PrismaClient };
 /** What a query needs: the client, or the transaction a request with an Idempotency-Key runs in. */
 export type Db = Prisma.TransactionClient;
+
+export interface DatabaseConfig {
+  /** A postgresql:// URL; unset: the embedded database in `pgliteDataDir`. */
+  url: string | undefined;
+  /** Where migrations connect, when not `url` (Neon: the direct endpoint). */
+  migrationUrl: string | undefined;
+  /** Where the one LISTEN connection for the change streams goes, when not `url` (Neon's pooler cannot LISTEN). */
+  listenUrl: string | undefined;
+  poolSize: number;
+  /** Milliseconds to open a connection, or to wait for a free one from the pool. */
+  connectTimeoutMs: number;
+  /** Milliseconds a statement may run; 0 sends no statement_timeout to the server. */
+  statementTimeoutMs: number;
+  /** Where the embedded database keeps its files; `memory://` keeps them in memory. */
+  pgliteDataDir: string;
+  migrateOnStart: boolean;
+}
+
+/** Something that can LISTEN: a PostgreSQL URL, or an in-process database (PGlite's listen). */
+export type ListenSource =
+  | { kind: 'postgres'; url: string; connectTimeoutMs: number }
+  | { kind: 'local'; listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> }
+  /** Nothing to LISTEN on: poll every second. */
+  | { kind: 'poll' };
 
 export interface Database {
   kind: 'postgres' | 'pglite';

@@ -13,7 +13,7 @@
  * The embedded database notifies in this process (PGlite's listen()).
  */
 import pg from 'pg';
-import type { Db } from '../db/client.js';
+import type { Db, ListenSource } from '../db/client.js';
 import type { Logger } from '../logger.js';
 
 export const CHANNEL = 'task_events';
@@ -27,13 +27,6 @@ export interface ChangeFeed {
   readonly listens: boolean;
   close(): Promise<void>;
 }
-
-/** Something that can LISTEN: a PostgreSQL URL, or an in-process database (PGlite's listen). */
-export type ListenSource =
-  | { kind: 'postgres'; url: string; connectTimeoutMs: number }
-  | { kind: 'local'; listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> }
-  /** Nothing to LISTEN on: poll every second. */
-  | { kind: 'poll' };
 
 export interface ChangeFeedOptions {
   /** Poll this often instead of LISTEN (0: LISTEN). */

@@ -8,11 +8,9 @@
 import { Kind, NoSchemaIntrospectionCustomRule, OperationTypeNode, getOperationAST, parse, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Authenticate } from '../auth/request-gate.js';
+import { tokenExpiresInMs, type Authenticate } from '../http/request-gate.js';
 import { clientGoneOf, createContext, type Context, type ContextDependencies } from '../context.js';
-import type { GraphQLConfig } from '../env.js';
 import { BadUserInputError, classifyError, graphqlErrorBody, INTERNAL_ERROR_MESSAGE, JSON_TYPE, maskGraphQLError, sendGraphQLError, UnauthenticatedError } from '../errors.js';
-import { tokenExpiresInMs } from '../events/sse.js';
 import { fingerprintOf, idempotencyKeyOf, runIdempotent } from '../idempotency.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -21,8 +19,14 @@ import { useCompiledExecution } from './compiled-execution.js';
 import { useGraphiQL } from './graphiql.js';
 import { isIntrospectionRequest } from './introspection.js';
 import { useOperationLimits } from './operation-limits.js';
+import { GRAPHQL_PATH } from '../paths.js';
 
-export const GRAPHQL_PATH = '/graphql';
+export interface GraphQLConfig {
+  /** Schema introspection, and GraphiQL at /graphql in a browser. */
+  introspection: boolean;
+  /** Hide "Did you mean …" field suggestions (production). */
+  hideSuggestions: boolean;
+}
 
 interface ServerContext {
   req: FastifyRequest;

@@ -4,14 +4,11 @@
  */
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import type { GraphQLSchema } from 'graphql';
 import type { FastifyInstance } from 'fastify';
-import { createOpenApiDocument } from '../rest/openapi.js';
+import { DOCS_PATH, OPENAPI_PATH } from '../paths.js';
+import { pageCsp } from './security-headers.js';
 import { serveFiles } from './static-files.js';
 
-
-export const OPENAPI_PATH = '/openapi.json';
-export const DOCS_PATH = '/docs';
 
 const swaggerDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
@@ -41,14 +38,13 @@ const initializer = `window.ui = SwaggerUIBundle({
 });
 `;
 
-const csp =
-  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
-  "connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const csp = pageCsp.docs;
 
 const swaggerFiles = ['swagger-ui-bundle.js', 'swagger-ui.css', 'favicon-32x32.png'];
 
-export async function useApiDocs(app: FastifyInstance, schema: GraphQLSchema, version: string): Promise<void> {
-  const document = JSON.stringify(createOpenApiDocument(schema, version));
+/** Serves `openApiDocument` (../rest/openapi.ts builds it from the route table) and Swagger UI over it. */
+export async function useApiDocs(app: FastifyInstance, openApiDocument: object): Promise<void> {
+  const document = JSON.stringify(openApiDocument);
   const inMemory: [path: string, contentType: string, content: string][] = [
     [OPENAPI_PATH, 'application/json; charset=utf-8', document],
     [DOCS_PATH, 'text/html; charset=utf-8', page],

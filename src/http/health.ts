@@ -7,12 +7,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ServiceUnavailableError, UnauthenticatedError } from '../errors.js';
+import { HEALTH_PATH, METRICS_PATH, READY_PATH } from '../paths.js';
 import type { Metrics } from '../metrics.js';
 import type { Readiness } from '../readiness.js';
-
-export const HEALTH_PATH = '/healthz';
-export const READY_PATH = '/readyz';
-export const METRICS_PATH = '/metrics';
 
 export function useHealthRoutes(app: FastifyInstance, options: { readiness: Readiness; metrics: Metrics; metricsToken: string | undefined }): void {
   const { readiness, metrics, metricsToken } = options;

@@ -8,7 +8,6 @@
  */
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { RateLimitConfig } from '../env.js';
 import { RateLimitedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -19,6 +18,15 @@ const REDIS_TIMEOUT_MS = 250;
 const CONNECT_TIMEOUT_MS = 2_000;
 /** At most one "Redis unreachable" warning this often. */
 const WARNING_INTERVAL_MS = 10_000;
+
+export interface RateLimitConfig {
+  /** Requests per second each user may make in the long run; 0 turns rate limiting off. */
+  perSecond: number;
+  /** Requests a user may make at once after being idle (the bucket's size). */
+  burst: number;
+  /** Where a fleet keeps its counters; unset: in this process's memory. */
+  redisUrl: string | undefined;
+}
 
 export interface RateLimits {
   /** Counts one request of this user; the fields to send with the answer, or throws RateLimitedError. */

@@ -1,3 +1,4 @@
+import type { SignedInContext } from '../context.js';
 import type { Db } from '../db/client.js';
 import { BadUserInputError, ForbiddenError, NotFoundError, PreconditionFailedError, PreconditionRequiredError, QuotaExceededError } from '../errors.js';
 import { Prisma, type Task } from '../generated/prisma/client.js';
@@ -14,72 +15,8 @@ export type Precondition = { versions: readonly number[] } | 'any' | 'missing' |
 
 /** Longest title, in characters (code points) as PostgreSQL's varchar(500) counts them. */
 export const MAX_TITLE_LENGTH = 500;
-/** Largest page a client may ask for. */
-export const MAX_PAGE_SIZE = 100;
-/** Tasks read at a time for a whole list: a streamed chunk, and the most a list may hold to count as short. */
-export const LIST_CHUNK_SIZE = 250;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LONE_SURROGATE = /\p{Surrogate}/u;
-
-const newestFirst: Prisma.TaskOrderByWithRelationInput[] = [{ createdAt: 'desc' }, { id: 'desc' }];
-const oldestFirst: Prisma.TaskOrderByWithRelationInput[] = [{ createdAt: 'asc' }, { id: 'asc' }];
-
-/** A position in the newest-first order: the (created_at, id) of the last task seen. */
-export interface Cursor {
-  createdAt: Date;
-  id: string;
-}
-
-export function encodeCursor(task: Cursor): string {
-  return Buffer.from(`${task.createdAt.toISOString()}|${task.id}`).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): Cursor {
-  const [iso, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(iso ?? '');
-  // Years 0001–9999 only: toISOString writes others as ±YYYYYY, and PostgreSQL refuses most of them.
-  if (extra !== undefined || id === undefined || !UUID.test(id) || !iso || !/^(?!0000)\d{4}-/.test(iso) || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso) {
-    throw new BadUserInputError('Invalid cursor');
-  }
-  return { createdAt, id: id.toLowerCase() };
-}
-
-export function parsePageSize(size: number, name: string): number {
-  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
-    throw new BadUserInputError(`${name} must be an integer from 1 to ${MAX_PAGE_SIZE}`);
-  }
-  return size;
-}
-
-export interface TaskPageOptions {
-  completed?: boolean | null | undefined;
-  /** Older than this (newest-first order). */
-  after?: Cursor | undefined;
-  /** Newer than this. */
-  before?: Cursor | undefined;
-  take?: number | undefined;
-  /** Oldest first, for paging backwards. */
-  reverse?: boolean | undefined;
-}
-
-/**
- * One keyset page of a user's tasks, newest first: rows strictly after/before a (created_at, id) cursor,
- * read in index order on (user_id, created_at DESC, id DESC) and stopped at `take`. No OFFSET.
- */
-export function findTaskPage(prisma: Db, userId: string, options: TaskPageOptions, query: TaskQuery = {}) {
-  const { completed, after, before, take, reverse } = options;
-  const and: Prisma.TaskWhereInput[] = [];
-  // Written as "<= c and not (= c and id >= …)" rather than an OR, so PostgreSQL keeps an index range scan.
-  if (after) and.push({ createdAt: { lte: after.createdAt }, NOT: { createdAt: after.createdAt, id: { gte: after.id } } });
-  if (before) and.push({ createdAt: { gte: before.createdAt }, NOT: { createdAt: before.createdAt, id: { lte: before.id } } });
-  return prisma.task.findMany({
-    ...query,
-    where: { userId, ...(typeof completed === 'boolean' && { completed }), ...(and.length > 0 && { AND: and }) },
-    orderBy: reverse ? oldestFirst : newestFirst,
-    ...(take !== undefined && { take }),
-  });
-}
 
 export function parseTaskId(id: string): string {
   if (!UUID.test(id)) throw new BadUserInputError('Task id must be a UUID');
@@ -99,34 +36,7 @@ export function normalizeTitle(title: string): string {
   return trimmed;
 }
 
-export interface ListOptions {
-  completed?: boolean | null | undefined;
-  /** Page size; without it, every task. */
-  limit?: number | null | undefined;
-  /** Where the previous page ended (its `nextCursor`). */
-  cursor?: string | null | undefined;
-}
-
-/**
- * The user's tasks newest first, whole or one page; `nextCursor` is set when there are more. `pageSize`
- * is the page when the client gave no `limit` (a chunk of a streamed list, or a budget), unchecked.
- */
-export async function listTasksForUser(prisma: Db, userId: string, options: ListOptions, query: TaskQuery, pageSize?: number) {
-  const after = options.cursor == null ? undefined : decodeCursor(options.cursor);
-  const limit = options.limit == null ? pageSize : parsePageSize(options.limit, 'limit');
-  const rows = await findTaskPage(prisma, userId, { completed: options.completed, after, take: limit === undefined ? undefined : limit + 1 }, withCursorFields(query));
-  const more = limit !== undefined && rows.length > limit;
-  const tasks = more ? rows.slice(0, limit) : rows;
-  const last = tasks.at(-1);
-  return { tasks, nextCursor: more && last ? encodeCursor(last) : null };
-}
-
-/** The selection plus the two columns a cursor is made of. */
-function withCursorFields(query: TaskQuery): TaskQuery {
-  return query.select ? { ...query, select: { ...query.select, createdAt: true, id: true } } : query;
-}
-
-export async function getTaskForUser(prisma: Db, userId: string, id: string, query: TaskQuery) {
+async function findOwnTask(prisma: Db, userId: string, id: string, query: TaskQuery) {
   const taskId = parseTaskId(id);
   const task = await prisma.task.findUnique({ ...query, where: { id: taskId, userId } });
   return task ?? (await failMissingOrForeign(prisma, taskId));
@@ -138,7 +48,7 @@ export async function getTaskForUser(prisma: Db, userId: string, id: string, que
  * only while the count is below the limit, so concurrent creates by one user queue on that row and each
  * sees the count the one before it left. Returns every column, which covers any selection.
  */
-export async function createTaskForUser(prisma: Db, userId: string, title: string, maxTasks: number): Promise<Task> {
+async function createTaskForUser(prisma: Db, userId: string, title: string, maxTasks: number): Promise<Task> {
   const normalized = normalizeTitle(title);
   for (;;) {
     const [task] = await prisma.$queryRaw<Task[]>`
@@ -152,24 +62,43 @@ export async function createTaskForUser(prisma: Db, userId: string, title: strin
   }
 }
 
-export async function setTaskCompletedForUser(
-  prisma: Db,
-  userId: string,
-  id: string,
-  completed: boolean,
-  query: TaskQuery,
-  precondition?: Precondition,
-) {
-  const taskId = parseTaskId(id);
-  return updateOwnTask(prisma, userId, taskId, { completed }, query, precondition);
+/** The arguments of a change to one task. */
+interface ChangeArgs {
+  id: string;
+  expectedVersion?: number | null | undefined;
 }
 
-export async function renameTaskForUser(prisma: Db, userId: string, id: string, title: string, query: TaskQuery, precondition?: Precondition) {
-  const taskId = parseTaskId(id);
-  return updateOwnTask(prisma, userId, taskId, { title: normalizeTitle(title) }, query, precondition);
+export function getTask(ctx: SignedInContext, { id }: { id: string }, query: TaskQuery) {
+  return findOwnTask(ctx.prisma, ctx.userId, id, query);
 }
 
-export async function deleteTaskForUser(prisma: Db, userId: string, id: string, query: TaskQuery, precondition?: Precondition) {
+export function createTask(ctx: SignedInContext, { title }: { title: string }): Promise<Task> {
+  return createTaskForUser(ctx.prisma, ctx.userId, title, ctx.maxTasksPerUser);
+}
+
+export function setTaskCompleted(ctx: SignedInContext, args: ChangeArgs & { completed: boolean }, query: TaskQuery) {
+  return updateOwnTask(ctx.prisma, ctx.userId, parseTaskId(args.id), { completed: args.completed }, query, preconditionOf(ctx, args));
+}
+
+export function renameTask(ctx: SignedInContext, args: ChangeArgs & { title: string }, query: TaskQuery) {
+  const taskId = parseTaskId(args.id);
+  return updateOwnTask(ctx.prisma, ctx.userId, taskId, { title: normalizeTitle(args.title) }, query, preconditionOf(ctx, args));
+}
+
+export function deleteTask(ctx: SignedInContext, args: ChangeArgs, query: TaskQuery) {
+  return deleteOwnTask(ctx.prisma, ctx.userId, args.id, query, preconditionOf(ctx, args));
+}
+
+/**
+ * The condition a change is made under: GraphQL's `expectedVersion`, or a REST route's If-Match. With
+ * REQUIRE_IF_MATCH a change without one is refused (after the checks on its id and title).
+ */
+function preconditionOf(ctx: SignedInContext, { expectedVersion }: ChangeArgs): Precondition {
+  const precondition = expectedVersion == null ? ctx.precondition : { versions: [expectedVersion] };
+  return precondition === undefined && ctx.requireIfMatch ? 'missing' : precondition;
+}
+
+async function deleteOwnTask(prisma: Db, userId: string, id: string, query: TaskQuery, precondition?: Precondition) {
   const taskId = parseTaskId(id);
   if (precondition === 'missing') return failUnconditional(prisma, userId, taskId);
   try {
@@ -222,15 +151,6 @@ async function failUnconditional(prisma: Db, userId: string, taskId: string): Pr
 async function failMissingOrForeign(prisma: Db, taskId: string): Promise<never> {
   const exists = await prisma.task.count({ where: { id: taskId } });
   throw exists > 0 ? new ForbiddenError() : new NotFoundError();
-}
-
-/**
- * The version of everything the user's lists show: one more with every change to any of their tasks
- * (kept by triggers, see the versions_and_idempotency migration), 0 before their first task.
- */
-export async function listVersionForUser(prisma: Db, userId: string): Promise<bigint> {
-  const user = await prisma.user.findUnique({ where: { id: userId }, select: { changeCount: true } });
-  return user?.changeCount ?? 0n;
 }
 
 /** Length in code points, as PostgreSQL counts characters (a surrogate pair is one). */

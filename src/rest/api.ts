@@ -1,6 +1,6 @@
 /**
  * The REST face: one Fastify route per row of ./routes.ts, each running its derived operation
- * (./operations.ts). In order, a request is refused by: Fastify's router (unknown path 404, wrong method
+ * (./operations.ts), or for a stream row the event stream (./event-stream.ts). In order, a request is refused by: Fastify's router (unknown path 404, wrong method
  * 405 from ../http/method-not-allowed.ts, malformed percent-encoding 400), the token check (401) and the rate limit (429), the body
  * reader (413 over the limit), ./arguments.ts (415 not JSON, 422 malformed or mistyped), and then the
  * resolver (400, 403, 404). Every error leaves through ../errors.ts.
@@ -8,8 +8,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OperationTypeNode, type GraphQLSchema } from 'graphql';
-import type { Authenticate } from '../auth/request-gate.js';
-import { clientGoneOf, createContext, type Context, type ContextDependencies } from '../context.js';
+import type { Authenticate } from '../http/request-gate.js';
+import { clientGoneOf, createContext, type ContextDependencies } from '../context.js';
 import type { Db } from '../db/client.js';
 import { ClientClosedRequestError, NotFoundError } from '../errors.js';
 import { ifMatchPrecondition, listEtag, noneMatch, taskEtag } from '../http/conditional.js';
@@ -18,9 +18,12 @@ import type { Metrics } from '../metrics.js';
 import { inOperationSpan } from '../tracing.js';
 import { bodyArguments, parseJsonBody, queryArguments } from './arguments.js';
 import { deriveRestOperations, type RestOperation } from './operations.js';
-import { LIST_CHUNK_SIZE, listVersionForUser, type Precondition } from '../resolvers/task.js';
-import { REST_BASE_PATH } from './routes.js';
-import { REST_ONLY_IN_HEADERS } from './shape.js';
+import type { Precondition } from '../resolvers/task.js';
+import { LIST_CHUNK_SIZE, listVersionForUser, type ListPaging } from '../resolvers/task-list.js';
+import { REST_BASE_PATH } from '../paths.js';
+import { createEventStreamRunner, type EventStreamOptions } from './event-stream.js';
+import { restRoutes } from './routes.js';
+import { REST_ONLY_IN_HEADERS, restShaper } from './shape.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -29,6 +32,8 @@ export interface RestApiOptions {
   authenticate: Authenticate;
   contextDependencies: ContextDependencies;
   metrics: Metrics;
+  /** What the change stream's rows need. */
+  events: Omit<EventStreamOptions, 'shape' | 'metrics'>;
 }
 
 export async function useRestApi(app: FastifyInstance, options: RestApiOptions): Promise<void> {
@@ -51,6 +56,11 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
   const operations = deriveRestOperations(options.schema);
   await app.register(async (api) => {
     api.addHook('onRequest', authenticate);
+    const shape = restShaper(options.schema, 'Task');
+    for (const route of restRoutes.filter((row) => row.stream)) {
+      const url = `${REST_BASE_PATH}${route.path}`;
+      api.route({ method: route.method, url, handler: createEventStreamRunner({ ...options.events, metrics, shape }, url) });
+    }
     for (const operation of operations) {
       // A scope per route, so that its body parser knows whether the route reads a body at all.
       await api.register((scope, _options, done) => {
@@ -111,14 +121,14 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
     precondition: Precondition,
     transaction?: Db,
   ): Promise<StoredResponse> {
-    const page: Context['page'] = operation.route.paged ? { nextCursor: null } : undefined;
-    const context = createContext(contextDependencies, request.userId, { page, transaction, precondition });
-    const result = await inOperationSpan(request, operation.kind, operation.name, () => operation.execute(context, variables));
+    const paging: ListPaging | undefined = operation.route.paged ? { nextCursor: null } : undefined;
+    const context = createContext(contextDependencies, request.userId, { transaction, precondition });
+    const result = await inOperationSpan(request, operation.kind, operation.name, () => operation.execute(context, variables, { paging }));
     metrics.countOperation('rest', operation.kind, operation.name);
     if (result.errors?.[0]) throw result.errors[0];
     const { status } = operation.route;
     const headers: Record<string, string> = {};
-    if (page?.nextCursor) headers.link = `<${nextPageUrl(request.url, page.nextCursor)}>; rel="next"`;
+    if (paging?.nextCursor) headers.link = `<${nextPageUrl(request.url, paging.nextCursor)}>; rel="next"`;
     if (status === 204) return { status, headers, body: '' };
     let data = result.data?.[operation.field] as Record<string, unknown> | null | undefined;
     if (!operation.route.paged && data) {
@@ -126,7 +136,7 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
       const { [REST_ONLY_IN_HEADERS.version]: version, ...task } = data;
       data = task;
       headers.etag = taskEtag(version as number);
-      if (status === 201) headers.location = `${REST_BASE_PATH}/tasks/${String(task.id)}`;
+      if (operation.route.location) headers.location = locationOf(operation.route.location, task);
     }
     headers['content-type'] = JSON_TYPE;
     return { status, headers, body: JSON.stringify(data) };
@@ -146,12 +156,12 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
   async function stream(operation: RestOperation, request: FastifyRequest, reply: FastifyReply, variables: Record<string, unknown>) {
     const clientGone = clientGoneOf(request);
     const chunk = async (cursor: unknown) => {
-      const page = { nextCursor: null as string | null, chunkSize: LIST_CHUNK_SIZE };
-      const chunkContext = createContext(contextDependencies, request.userId, { page, clientGone });
-      const result = await inOperationSpan(request, operation.kind, operation.name, () => operation.execute(chunkContext, { ...variables, cursor }));
+      const paging: ListPaging = { nextCursor: null, chunkSize: LIST_CHUNK_SIZE };
+      const chunkContext = createContext(contextDependencies, request.userId, { clientGone });
+      const result = await inOperationSpan(request, operation.kind, operation.name, () => operation.execute(chunkContext, { ...variables, cursor }, { paging }));
       if (result.errors?.[0]) throw result.errors[0];
       const items = result.data?.[operation.field] as unknown[];
-      return { json: items.map((item) => JSON.stringify(item)).join(','), next: page.nextCursor };
+      return { json: items.map((item) => JSON.stringify(item)).join(','), next: paging.nextCursor };
     };
     metrics.countOperation('rest', operation.kind, operation.name);
     // Back to the event loop first: other requests get their turn, and a client that has gone by then (a
@@ -201,6 +211,11 @@ function variablesOf(operation: RestOperation, request: FastifyRequest): Record<
   if (operation.inputArguments.length === 0) return variables;
   const query = request.url.indexOf('?');
   return queryArguments(new URLSearchParams(query === -1 ? '' : request.url.slice(query + 1)), operation.inputArguments, variables);
+}
+
+/** A row's Location (`/tasks/:id`) for the object created: each `:name` is that field of the answer. */
+function locationOf(template: string, created: Record<string, unknown>): string {
+  return `${REST_BASE_PATH}${template.replace(/:(\w+)/g, (_match, name: string) => encodeURIComponent(String(created[name])))}`;
 }
 
 /** The same list with the cursor moved on: path and query only, so it is right behind any proxy. */

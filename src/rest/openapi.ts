@@ -6,9 +6,10 @@
  */
 import { isNonNullType, isObjectType, type GraphQLSchema } from 'graphql';
 import { useSofa } from 'sofa-api';
-import { MAX_PAGE_SIZE } from '../resolvers/task.js';
+import { MAX_PAGE_SIZE } from '../resolvers/task-list.js';
 import { REST_ONLY_IN_HEADERS, snakeCase } from './shape.js';
-import { REST_BASE_PATH, pathParameters, restRoutes, sofaRouteConfig, type RestRoute } from './routes.js';
+import { REST_BASE_PATH } from '../paths.js';
+import { pathParameters, restRoutes, sofaRouteConfig, type RestRoute } from './routes.js';
 
 type Json = Record<string, unknown>;
 interface SchemaObject extends Json {
@@ -72,13 +73,16 @@ export function createOpenApiDocument(schema: GraphQLSchema, version: string): J
   for (const route of restRoutes) {
     const path = openApiPath(route);
     const method = route.method.toLowerCase();
+    if (route.stream) {
+      paths[path] ??= {};
+      paths[path][method] = streamOperation(schema, route);
+      continue;
+    }
     const operation = generated.paths[sofaPath(route)]?.[method];
     if (!operation) throw new Error(`SOFA generated no ${route.method} ${sofaPath(route)}`);
     paths[path] ??= {};
     paths[path][method] = fixOperation(schema, route, operation);
   }
-
-  paths[EVENTS_OPENAPI_PATH] = { get: eventsOperation() };
 
   const schemas: Record<string, SchemaObject> = {
     Error: {
@@ -178,14 +182,21 @@ function fixOperation(schema: GraphQLSchema, route: RestRoute, operation: Operat
   if (!writes) {
     fixed.responses['304'] = { description: 'Not Modified: If-None-Match names the current ETag; no body', headers: route.paged ? listEtag : taskEtag };
   }
+  Object.assign(fixed.responses, errorResponses(route));
+  return fixed;
+}
+
+/** A route's error answers: its own (from its row), and 429, 500 and 503, which any route can give. */
+function errorResponses(route: RestRoute): Operation['responses'] {
+  const responses: Operation['responses'] = {};
   const errors: [number, string][] = [
-    ...Object.entries(route.errors).map(([status, description]) => [Number(status), description] as [number, string]),
     [429, errorDescriptions[429] ?? ''],
+    ...Object.entries(route.errors).map(([status, description]) => [Number(status), description] as [number, string]),
     [500, errorDescriptions[500] ?? ''],
     [503, errorDescriptions[503] ?? ''],
   ];
   for (const [status, description] of errors) {
-    fixed.responses[String(status)] = {
+    responses[String(status)] = {
       description,
       ...(status === 401 && { headers: { 'WWW-Authenticate': { schema: { type: 'string' }, description: 'Bearer challenge' } } }),
       ...(status === 429 && { headers: { ...retryAfter, ...rateLimitHeaders } }),
@@ -193,41 +204,41 @@ function fixOperation(schema: GraphQLSchema, route: RestRoute, operation: Operat
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
     };
   }
-  return fixed;
+  return responses;
 }
 
-/** Where the change stream is. */
-export const EVENTS_OPENAPI_PATH = `${REST_BASE_PATH}/tasks/events`;
-
-/** GET /tasks/events, the change stream (../events/sse.ts): not derived from the schema, so described here. */
-function eventsOperation(): Operation {
-  const error = (description: string, headers?: Json) => ({
-    description,
-    ...(headers && { headers }),
-    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-  });
+/**
+ * A stream row (./event-stream.ts runs it): Server-Sent Events, whose `data` is the task in the REST shape
+ * (the `Task` schema); its query parameters are the subscription field's arguments, and Last-Event-ID
+ * does what `after` does.
+ */
+function streamOperation(schema: GraphQLSchema, route: RestRoute): Operation {
+  const [, fieldName] = route.field.split('.') as [string, string];
+  const field = schema.getSubscriptionType()?.getFields()[fieldName];
+  if (!field) throw new Error(`REST route ${route.method} ${route.path} names a missing field ${route.field}`);
+  const cursor = { type: 'string', pattern: '^[0-9]+$' };
   return {
-    operationId: 'streamTaskEvents',
-    summary: "Stream the caller's task changes (Server-Sent Events)",
-    description:
-      'Every change to the caller\'s tasks, as committed on any instance, as Server-Sent Events: `id: <cursor>`, ' +
-      '`event: task.created | task.updated | task.deleted`, `data: <the task in the REST shape>` (for a delete, as it was). ' +
-      'Resume with `Last-Event-ID` (or `?after=`): every event after it, in order, once, then live. Also: `event: reset` ' +
-      '(the cursor is older than TASK_EVENTS_RETENTION, or the client read too slowly: reload the list, then continue ' +
-      'from its id), `event: reauth` (the token expired: reconnect with a new one), a `retry:` hint when the server ' +
-      'stops, and a comment every 15 s. Read it with fetch (browsers\' EventSource cannot send a bearer token).',
+    operationId: route.operationId,
+    summary: route.summary,
+    description: route.description ?? field.description ?? undefined,
     tags: ['tasks'],
     parameters: [
-      { in: 'header', name: 'Last-Event-ID', required: false, schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'Resume after this event id' },
-      { in: 'query', name: 'after', required: false, schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'As Last-Event-ID, for clients that cannot set headers' },
+      { in: 'header', name: 'Last-Event-ID', required: false, schema: cursor, description: 'Resume after this event id' },
+      ...field.args.map((arg) => ({
+        in: 'query',
+        name: arg.name,
+        required: false,
+        schema: cursor,
+        description: `${arg.description ?? ''} As Last-Event-ID, for clients that cannot set headers.`.trim(),
+      })),
     ],
     responses: {
-      '200': { description: 'The stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
-      '400': error('Last-Event-ID or after is not an event id'),
-      '401': error('Missing, invalid or expired bearer token', { 'WWW-Authenticate': { schema: { type: 'string' }, description: 'Bearer challenge' } }),
-      '429': error('The caller has MAX_STREAMS_PER_USER streams open, or the server MAX_STREAMS, or is over the request rate', retryAfter),
-      '500': error(errorDescriptions[500] ?? ''),
-      '503': error(errorDescriptions[503] ?? '', retryAfter),
+      [String(route.status)]: {
+        description: 'The stream; each event\'s `data` is a `Task` (#/components/schemas/Task) as the other routes answer it',
+        headers: rateLimitHeaders,
+        content: { 'text/event-stream': { schema: { type: 'string' } } },
+      },
+      ...errorResponses(route),
     },
   };
 }

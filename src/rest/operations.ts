@@ -11,7 +11,9 @@ import { createSofa } from 'sofa-api';
 import type { Context } from '../context.js';
 import { compileOperation, runCompiled } from '../graphql/compiled-execution.js';
 import { operationLimitErrors } from '../graphql/operation-limits.js';
-import { REST_BASE_PATH, pathParameters, restRoutes, sofaRouteConfig, type RestRoute } from './routes.js';
+import { REST_BASE_PATH } from '../paths.js';
+import type { ListRoot } from '../resolvers/task-list.js';
+import { operationRoutes, pathParameters, sofaRouteConfig, type RestRoute } from './routes.js';
 import { REST_ONLY_IN_HEADERS, withoutFields, withSnakeCaseAliases } from './shape.js';
 
 export interface RestOperation {
@@ -27,12 +29,13 @@ export interface RestOperation {
   /** Arguments taken from the JSON body (POST, PUT, PATCH) or else from the query string. */
   inputArguments: readonly GraphQLArgument[];
   inputFrom: 'body' | 'query';
-  execute(context: Context, variables: Record<string, unknown>): Promise<ExecutionResult> | ExecutionResult;
+  /** Runs the operation; `root` is its root value (a list's ListRoot, ../resolvers/task-list.ts). */
+  execute(context: Context, variables: Record<string, unknown>, root?: ListRoot): Promise<ExecutionResult> | ExecutionResult;
 }
 
 export function deriveRestOperations(schema: GraphQLSchema): RestOperation[] {
   const sofa = createSofa({ schema, basePath: REST_BASE_PATH, routes: sofaRouteConfig() });
-  return restRoutes.map((route) => {
+  return operationRoutes.map((route) => {
     const [typeName, field] = route.field.split('.') as ['Query' | 'Mutation', string];
     const kind = typeName === 'Query' ? OperationTypeNode.QUERY : OperationTypeNode.MUTATION;
     const rootField = (kind === OperationTypeNode.QUERY ? schema.getQueryType() : schema.getMutationType())?.getFields()[field];
@@ -64,7 +67,7 @@ export function deriveRestOperations(schema: GraphQLSchema): RestOperation[] {
       // expectedVersion comes from If-Match.
       inputArguments: rootField.args.filter((arg) => !inPath.has(arg.name) && arg.name !== REST_ONLY_IN_HEADERS.expectedVersion),
       inputFrom: route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH' ? 'body' : 'query',
-      execute: (context, variables) => runCompiled(compiled, context, variables),
+      execute: (context, variables, root) => runCompiled(compiled, context, variables, root),
     };
   });
 }

@@ -1,25 +1,34 @@
 /**
  * The REST contract the existing frontend calls, as a route table over the GraphQL root fields. Each row
  * becomes one Fastify route running the operation SOFA derives for its field (./operations.ts, ./api.ts),
- * and one entry of the OpenAPI document (./openapi.ts); nothing outside it is reachable under /api.
+ * and one entry of the OpenAPI document (./openapi.ts); nothing outside it is reachable under /api. The
+ * change stream is a row too: its runner (./event-stream.ts) differs, its path, prose and errors do not.
  */
-export const REST_BASE_PATH = '/api';
+import { httpLimits } from '../http/node-server.js';
+import { MAX_TITLE_LENGTH } from '../resolvers/task.js';
+import { MAX_PAGE_SIZE } from '../resolvers/task-list.js';
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 428;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 428 | 429;
 
 export interface RestRoute {
   /** The GraphQL root field this route runs, as `Type.field`. */
-  field: `${'Query' | 'Mutation'}.${string}`;
+  field: `${'Query' | 'Mutation' | 'Subscription'}.${string}`;
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Below REST_BASE_PATH; `:name` segments become the field's arguments. */
   path: string;
   status: 200 | 201 | 204;
   operationId: string;
   summary: string;
-  /** Every error status the route can answer besides 429/500/503, and what each means here. */
+  /** Every error status the route can answer besides 500/503 (and 429 over the request rate), and what each means here. */
   errors: Partial<Record<ErrorStatus, string>>;
   /** Pages with `limit` and `cursor`; the next one is announced in a Link header. */
   paged?: true;
+  /** Where a created resource is (a 201's Location): a path below REST_BASE_PATH whose `:name` segments are the answer's fields. */
+  location?: string;
+  /** A Subscription field served as Server-Sent Events (./event-stream.ts) rather than one JSON answer. */
+  stream?: true;
+  /** Prose for the OpenAPI operation, when the field's own description is not the whole story. */
+  description?: string;
 }
 
 const unauthenticated = 'Missing, invalid or expired bearer token';
@@ -38,7 +47,7 @@ const conditional = {
 /** What any change to one task can answer besides 400 and 422. */
 const changeOfOwnTask = { 401: unauthenticated, 403: forbidden, 404: notFound, 409: keyInProgress, ...conditional } as const;
 const badBody = {
-  413: 'The body is larger than 64 KiB',
+  413: `The body is larger than ${httpLimits.maxBodyBytes / 1024} KiB`,
   415: 'The body is not declared as application/json, or is sent compressed (Content-Encoding)',
 } as const;
 
@@ -51,7 +60,7 @@ export const restRoutes: readonly RestRoute[] = [
     operationId: 'listTasks',
     summary: "List the caller's tasks, newest first: all, or a page at a time",
     errors: {
-      400: 'limit is not an integer from 1 to 100, completed is not true or false, or cursor is not one we issued',
+      400: `limit is not an integer from 1 to ${MAX_PAGE_SIZE}, completed is not true or false, or cursor is not one we issued`,
       401: unauthenticated,
     },
     paged: true,
@@ -61,10 +70,11 @@ export const restRoutes: readonly RestRoute[] = [
     method: 'POST',
     path: '/tasks',
     status: 201,
+    location: '/tasks/:id',
     operationId: 'createTask',
     summary: 'Create a task',
     errors: {
-      400: `The title is empty, blank, over 500 characters, or holds NUL or unpaired surrogates; or ${badKey}`,
+      400: `The title is empty, blank, over ${MAX_TITLE_LENGTH} characters, or holds NUL or unpaired surrogates; or ${badKey}`,
       401: unauthenticated,
       409: `The caller has MAX_TASKS_PER_USER tasks already (\`{"detail": "Task limit reached"}\`); or ${keyInProgress.charAt(0).toLowerCase()}${keyInProgress.slice(1)}`,
       ...badBody,
@@ -102,7 +112,7 @@ export const restRoutes: readonly RestRoute[] = [
     operationId: 'renameTask',
     summary: 'Rename a task',
     errors: {
-      400: `The id is not a UUID, or the title is empty, blank, over 500 characters, or holds NUL or unpaired surrogates; or ${badIfMatch}; or ${badKey}`,
+      400: `The id is not a UUID, or the title is empty, blank, over ${MAX_TITLE_LENGTH} characters, or holds NUL or unpaired surrogates; or ${badIfMatch}; or ${badKey}`,
       ...changeOfOwnTask,
       ...badBody,
       422: `The body is not a JSON object, or title is missing or not a string; or ${keyReused}`,
@@ -121,12 +131,36 @@ export const restRoutes: readonly RestRoute[] = [
       422: `${keyReused.charAt(0).toUpperCase()}${keyReused.slice(1)}`,
     },
   },
+  {
+    field: 'Subscription.taskEvents',
+    method: 'GET',
+    path: '/tasks/events',
+    status: 200,
+    operationId: 'streamTaskEvents',
+    summary: "Stream the caller's task changes (Server-Sent Events)",
+    description:
+      "Every change to the caller's tasks, as committed on any instance, as Server-Sent Events: `id: <cursor>`, " +
+      '`event: task.created | task.updated | task.deleted`, `data: <the task in the REST shape>` (for a delete, as it was). ' +
+      'Resume with `Last-Event-ID` (or `?after=`): every event after it, in order, once, then live. Also: `event: reset` ' +
+      '(the cursor is older than TASK_EVENTS_RETENTION, or the client read too slowly: reload the list, then continue ' +
+      'from its id), `event: reauth` (the token expired: reconnect with a new one), a `retry:` hint when the server ' +
+      "stops, and a comment every 15 s. Read it with fetch (browsers' EventSource cannot send a bearer token).",
+    errors: {
+      400: 'Last-Event-ID or after is not an event id',
+      401: unauthenticated,
+      429: 'The caller has MAX_STREAMS_PER_USER streams open, or the server MAX_STREAMS, or is over the request rate',
+    },
+    stream: true,
+  },
 ];
+
+/** The rows SOFA derives an operation for: every one but the streams. */
+export const operationRoutes: readonly RestRoute[] = restRoutes.filter((route) => !route.stream);
 
 /** SOFA's `routes` option, derived from the table. */
 export function sofaRouteConfig() {
   return Object.fromEntries(
-    restRoutes.map((r) => [r.field, { method: r.method, path: r.path, responseStatus: r.status }]),
+    operationRoutes.map((r) => [r.field, { method: r.method, path: r.path, responseStatus: r.status }]),
   );
 }
 

@@ -4,7 +4,7 @@
  * REST shape and the result is serialised as it comes. A task's version is not in the REST JSON (it keeps
  * the six keys the frontend knows): it travels in the ETag header, and `expectedVersion` in If-Match.
  */
-import { Kind, visit, type ASTNode, type DocumentNode, type FieldNode } from 'graphql';
+import { Kind, getNamedType, isLeafType, isObjectType, visit, type ASTNode, type DocumentNode, type FieldNode, type GraphQLSchema } from 'graphql';
 
 export function snakeCase(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -34,4 +34,33 @@ export function withoutFields(document: DocumentNode, names: readonly string[]):
       return !isRoot && drop.has(node.name.value) ? null : undefined;
     },
   });
+}
+
+/** A type's fields as REST shows them: the snake_case key of each, and the GraphQL field it comes from (not those in headers). */
+export function restFields(schema: GraphQLSchema, typeName: string): { key: string; field: string; serialize: (value: unknown) => unknown }[] {
+  const type = schema.getType(typeName);
+  if (!isObjectType(type)) throw new Error(`${typeName} is not an object type`);
+  const headerOnly = new Set<string>(Object.values(REST_ONLY_IN_HEADERS));
+  return Object.values(type.getFields())
+    .filter((field) => !headerOnly.has(field.name))
+    .map((field) => {
+      const named = getNamedType(field.type);
+      if (!isLeafType(named)) throw new Error(`${typeName}.${field.name}: only scalar fields can be shaped outside an operation`);
+      return { key: snakeCase(field.name), field: field.name, serialize: (value: unknown) => (value == null ? null : named.serialize(value)) };
+    });
+}
+
+/**
+ * Shapes an object that has the type's fields (a task from the change log) as a REST answer shows it, with
+ * the same keys, order and scalar serialisation as the derived operations' results: the event stream's
+ * task is the routes' task, and a field added to the type is in both.
+ */
+export function restShaper(schema: GraphQLSchema, typeName: string): (value: object) => Record<string, unknown> {
+  const fields = restFields(schema, typeName);
+  return (value) => {
+    const source = value as Record<string, unknown>;
+    const shaped: Record<string, unknown> = {};
+    for (const { key, field, serialize } of fields) shaped[key] = serialize(source[field]);
+    return shaped;
+  };
 }

@@ -1,22 +1,9 @@
-import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
-import {
-  LIST_CHUNK_SIZE,
-  MAX_PAGE_SIZE,
-  createTaskForUser,
-  decodeCursor,
-  encodeCursor,
-  findTaskPage,
-  parsePageSize,
-  deleteTaskForUser,
-  getTaskForUser,
-  type Precondition,
-  listTasksForUser,
-  renameTaskForUser,
-  setTaskCompletedForUser,
-} from '../resolvers/task.js';
+/**
+ * The Task type and its root fields: declarations only; what they do is ../resolvers/.
+ */
 import { MAX_UNPAGED_TASKS } from '../context.js';
-import type { Context } from '../context.js';
-import { BadUserInputError } from '../errors.js';
+import { createTask, deleteTask, getTask, renameTask, setTaskCompleted } from '../resolvers/task.js';
+import { MAX_PAGE_SIZE, listTaskConnection, listTasks, type ListRoot } from '../resolvers/task-list.js';
 import { builder } from './builder.js';
 
 export const Task = builder.prismaObject('Task', {
@@ -45,76 +32,26 @@ builder.queryFields((t) => {
         limit: t.arg.int(),
         cursor: t.arg.string({ description: 'Where the previous page ended (the REST Link header carries it).' }),
       },
-      resolve: async (query, _root, args, ctx) => {
-        // A page the client asked for, or one chunk of a REST answer streamed a chunk at a time.
-        const pageSize = args.limit == null ? ctx.page?.chunkSize : undefined;
-        if (args.limit != null || pageSize !== undefined) {
-          const { tasks, nextCursor } = await listTasksForUser(ctx.prisma, ctx.userId, args, query, pageSize);
-          if (ctx.page) ctx.page.nextCursor = nextCursor;
-          return tasks;
-        }
-        // Everything in one answer, within the answer's budget, charged as each list arrives (aliases run side
-        // by side). Most lists are short: a chunk's worth is read at once, like a page; a longer list is read
-        // whole under the user's limit on such lists.
-        const budget = ctx.unpagedBudget;
-        const charge = ({ tasks, nextCursor }: Awaited<ReturnType<typeof listTasksForUser>>) => {
-          if (nextCursor !== null || tasks.length > budget.left) {
-            budget.left = 0;
-            throw new BadUserInputError(
-              `More than ${MAX_UNPAGED_TASKS} tasks in one answer: ask for them a page at a time (limit and cursor, or taskConnection)`,
-            );
-          }
-          budget.left -= tasks.length;
-          return tasks;
-        };
-        // With nothing left, one task is enough to tell whether the answer would exceed it.
-        const short = await listTasksForUser(ctx.prisma, ctx.userId, args, query, Math.max(Math.min(budget.left, LIST_CHUNK_SIZE), 1));
-        if (short.nextCursor === null || budget.left <= LIST_CHUNK_SIZE) return charge(short);
-        return ctx.unpagedLists(
-          ctx.userId,
-          async () => charge(await listTasksForUser(ctx.prisma, ctx.userId, args, query, Math.max(budget.left, 1))),
-          ctx.clientGone,
-        );
-      },
+      resolve: (query, root, args, ctx) => listTasks(ctx, args, query, (root as ListRoot | undefined)?.paging),
     }),
-    taskConnection: signedIn.connection({
-      type: Task,
-      description: `The caller's tasks as a Relay connection, newest first (first/after forwards, last/before backwards; at most ${MAX_PAGE_SIZE} a page).`,
-      args: { completed: t.arg.boolean({ description: 'Only completed (true) or only open (false) tasks.' }) },
-      resolve: (_root, args, ctx) => {
-        // Out-of-range sizes are refused, as on the REST route, rather than quietly clamped.
-        if (args.first != null) parsePageSize(args.first, 'first');
-        if (args.last != null) parsePageSize(args.last, 'last');
-        return resolveCursorConnection(
-          { args, toCursor: encodeCursor, defaultSize: 20, maxSize: MAX_PAGE_SIZE },
-          ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
-            findTaskPage(ctx.prisma, ctx.userId, {
-              completed: args.completed,
-              after: after === undefined ? undefined : decodeCursor(after),
-              before: before === undefined ? undefined : decodeCursor(before),
-              take: limit,
-              reverse: inverted,
-            }),
-        );
+    taskConnection: signedIn.connection(
+      {
+        type: Task,
+        description: `The caller's tasks as a Relay connection, newest first (first/after forwards, last/before backwards; at most ${MAX_PAGE_SIZE} a page).`,
+        args: { completed: t.arg.boolean({ description: 'Only completed (true) or only open (false) tasks.' }) },
+        resolve: (_root, args, ctx) => listTaskConnection(ctx, args),
       },
-    }, { name: 'TaskConnection' }, { name: 'TaskEdge' }),
+      { name: 'TaskConnection' },
+      { name: 'TaskEdge' },
+    ),
     task: signedIn.prismaField({
       type: 'Task',
-      description: 'One of the caller\'s tasks. FORBIDDEN if it is someone else\'s, NOT_FOUND if there is none.',
+      description: "One of the caller's tasks. FORBIDDEN if it is someone else's, NOT_FOUND if there is none.",
       args: { id: t.arg.id({ required: true }) },
-      resolve: (query, _root, { id }, ctx) => getTaskForUser(ctx.prisma, ctx.userId, id, query),
+      resolve: (query, _root, args, ctx) => getTask(ctx, args, query),
     }),
   };
 });
-
-/**
- * The condition a change is made under: GraphQL's `expectedVersion`, or a REST route's If-Match. With
- * REQUIRE_IF_MATCH a change without one is refused (after the checks on its id and title).
- */
-function preconditionOf(expectedVersion: number | null | undefined, ctx: Context): Precondition {
-  const precondition = expectedVersion == null ? ctx.precondition : { versions: [expectedVersion] };
-  return precondition === undefined && ctx.requireIfMatch ? 'missing' : precondition;
-}
 
 builder.mutationFields((t) => {
   const signedIn = t.withAuth({ signedIn: true });
@@ -126,27 +63,25 @@ builder.mutationFields((t) => {
       type: 'Task',
       description: 'Creates a task owned by the caller.',
       args: { title: t.arg.string({ required: true }) },
-      resolve: (_query, _root, { title }, ctx) => createTaskForUser(ctx.prisma, ctx.userId, title, ctx.maxTasksPerUser),
+      resolve: (_query, _root, args, ctx) => createTask(ctx, args),
     }),
     setTaskCompleted: signedIn.prismaField({
       type: 'Task',
-      description: 'Marks one of the caller\'s tasks completed or not.',
+      description: "Marks one of the caller's tasks completed or not.",
       args: { id: t.arg.id({ required: true }), completed: t.arg.boolean({ required: true }), expectedVersion },
-      resolve: (query, _root, args, ctx) =>
-        setTaskCompletedForUser(ctx.prisma, ctx.userId, args.id, args.completed, query, preconditionOf(args.expectedVersion, ctx)),
+      resolve: (query, _root, args, ctx) => setTaskCompleted(ctx, args, query),
     }),
     renameTask: signedIn.prismaField({
       type: 'Task',
-      description: 'Changes the title of one of the caller\'s tasks.',
+      description: "Changes the title of one of the caller's tasks.",
       args: { id: t.arg.id({ required: true }), title: t.arg.string({ required: true }), expectedVersion },
-      resolve: (query, _root, args, ctx) =>
-        renameTaskForUser(ctx.prisma, ctx.userId, args.id, args.title, query, preconditionOf(args.expectedVersion, ctx)),
+      resolve: (query, _root, args, ctx) => renameTask(ctx, args, query),
     }),
     deleteTask: signedIn.prismaField({
       type: 'Task',
-      description: 'Deletes one of the caller\'s tasks and returns it as it was.',
+      description: "Deletes one of the caller's tasks and returns it as it was.",
       args: { id: t.arg.id({ required: true }), expectedVersion },
-      resolve: (query, _root, args, ctx) => deleteTaskForUser(ctx.prisma, ctx.userId, args.id, query, preconditionOf(args.expectedVersion, ctx)),
+      resolve: (query, _root, args, ctx) => deleteTask(ctx, args, query),
     }),
   };
 });

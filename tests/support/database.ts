@@ -1,6 +1,7 @@
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { applyMigrations } from '../../src/db/migrate.js';
-import { loadEnv, type DatabaseConfig } from '../../src/env.js';
+import type { DatabaseConfig } from '../../src/db/client.js';
+import { loadEnv } from '../../src/env.js';
 
 export type TestDatabaseKind = 'pglite' | 'postgres';
 

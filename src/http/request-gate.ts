@@ -1,13 +1,14 @@
 /**
  * Who a request is from, and whether it may go on, for both faces before the body is read: the bearer
- * token (./bearer.ts); when the token has to be verified, first the allowance of the client's address
+ * token (../auth/bearer.ts); when the token has to be verified, first the allowance of the client's address
  * for unproven requests, which every refused one uses up; then the user's request rate
- * (../http/rate-limit.ts), whose fields go out with the answer.
+ * (./rate-limit.ts), whose fields go out with the answer.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { decodeJwt } from 'jose';
+import type { VerifyBearer } from '../auth/bearer.js';
 import { UnauthenticatedError } from '../errors.js';
-import type { RateLimits } from '../http/rate-limit.js';
-import type { VerifyBearer } from './bearer.js';
+import type { RateLimits } from './rate-limit.js';
 
 export interface Authenticate {
   (request: FastifyRequest, reply: FastifyReply): Promise<void>;
@@ -38,4 +39,11 @@ export function createAuthenticate(verify: VerifyBearer, limits: RateLimits): Au
       await limits.penalizeAddress(request.ip);
     },
   });
+}
+
+/** Time left on the request's (verified) token: a stream or subscription ends there. */
+export function tokenExpiresInMs(request: FastifyRequest): number {
+  const token = /^Bearer +(\S+)/i.exec(request.headers.authorization ?? '')?.[1];
+  const exp = token ? decodeJwt(token).exp : undefined;
+  return exp === undefined ? 2 ** 31 - 1 : exp * 1000 - Date.now();
 }

@@ -1,24 +1,20 @@
 /**
- * GET /api/tasks/events: the user's change stream as Server-Sent Events (./stream.ts). Each event is
+ * The runner of a `stream` row of ./routes.ts (GET /api/tasks/events): the user's change stream
+ * (../events/stream.ts) as Server-Sent Events. Each event is
  * `id: <cursor>`, `event: task.created|task.updated|task.deleted`, `data: <the task in the REST shape>`;
  * `Last-Event-ID` (or `?after=`) resumes after a cursor. A comment every 15 s keeps proxies from closing
  * an idle stream; at the token's `exp` the stream says `event: reauth` and ends; a client that does not
  * read is sent `event: reset` and cut rather than buffered for; on shutdown every stream ends with a
  * `retry:` hint, to reconnect elsewhere. The caps per user and per instance are ./registry.ts's (429).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { decodeJwt } from 'jose';
-import type { Authenticate } from '../auth/request-gate.js';
-import type { Metrics } from '../metrics.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PrismaClient } from '../db/client.js';
 import { BadUserInputError } from '../errors.js';
-import { REST_BASE_PATH } from '../rest/routes.js';
-import type { ChangeFeed } from './feed.js';
-import type { TaskSnapshot } from './log.js';
-import type { StreamRegistry } from './registry.js';
-import { parseCursor, taskEventStream, type StreamItem } from './stream.js';
-
-const EVENTS_PATH = `${REST_BASE_PATH}/tasks/events`;
+import type { ChangeFeed } from '../events/feed.js';
+import type { StreamRegistry } from '../events/registry.js';
+import { parseCursor, taskEventStream, type StreamItem } from '../events/stream.js';
+import { tokenExpiresInMs } from '../http/request-gate.js';
+import type { Metrics } from '../metrics.js';
 const HEARTBEAT_MS = 15_000;
 /** Bytes a stream may have waiting for its client before it is cut. */
 const MAX_BUFFERED_BYTES = 256 * 1024;
@@ -29,27 +25,15 @@ export interface EventStreamOptions {
   prisma: PrismaClient;
   feed: ChangeFeed;
   streams: StreamRegistry;
-  authenticate: Authenticate;
   metrics: Metrics;
+  /** The task as every REST answer shows it (./shape.ts). */
+  shape: (task: object) => Record<string, unknown>;
 }
 
-/** The task as REST shows it (the same six keys as every route). */
-function restTask(task: TaskSnapshot) {
-  return {
-    id: task.id,
-    title: task.title,
-    completed: task.completed,
-    user_id: task.userId,
-    created_at: task.createdAt.toISOString(),
-    updated_at: task.updatedAt.toISOString(),
-  };
-}
-
-export function useEventStreams(app: FastifyInstance, options: EventStreamOptions): void {
-  const { prisma, feed, streams } = options;
-  app.register((scope, _options, done) => {
-    scope.addHook('onRequest', options.authenticate);
-    scope.get(EVENTS_PATH, async (request, reply) => {
+/** Serves one request of the stream route at `path` (its authentication has run: `request.userId` is set). */
+export function createEventStreamRunner(options: EventStreamOptions, path: string) {
+  const { prisma, feed, streams, shape } = options;
+  return async function runEventStream(request: FastifyRequest, reply: FastifyReply): Promise<void> {
       const userId = request.userId ?? '';
       const after = cursorOf(request);
       const stream = await streams.open(userId);
@@ -68,7 +52,7 @@ export function useEventStreams(app: FastifyInstance, options: EventStreamOption
         if (!raw.destroyed) raw.end(last);
         options.metrics.countStreamEnd('rest', reason);
         request.log.info(
-          { method: 'GET', route: EVENTS_PATH, status: 200, ms: Math.round(reply.elapsedTime), events: state.events, ended: reason },
+          { method: 'GET', route: path, status: 200, ms: Math.round(reply.elapsedTime), events: state.events, ended: reason },
           'event stream',
         );
       };
@@ -104,15 +88,13 @@ export function useEventStreams(app: FastifyInstance, options: EventStreamOption
         end('error', `retry: ${RETRY_MS}\n\n`);
       }
       end('shutdown');
-    });
-    done();
-  });
-}
+  };
 
-function format(item: StreamItem): string {
-  if (item.type === 'reset') return `id: ${item.id}\nevent: reset\ndata: ${JSON.stringify({ reason: 'events were pruned: reload the list' })}\n\n`;
-  const { id, kind, task } = item.event;
-  return `id: ${id}\nevent: task.${kind}\ndata: ${JSON.stringify(restTask(task))}\n\n`;
+  function format(item: StreamItem): string {
+    if (item.type === 'reset') return `id: ${item.id}\nevent: reset\ndata: ${JSON.stringify({ reason: 'events were pruned: reload the list' })}\n\n`;
+    const { id, kind, task } = item.event;
+    return `id: ${id}\nevent: task.${kind}\ndata: ${JSON.stringify(shape(task))}\n\n`;
+  }
 }
 
 function cursorOf(request: FastifyRequest): bigint | null {
@@ -123,11 +105,4 @@ function cursorOf(request: FastifyRequest): bigint | null {
   const cursor = parseCursor(value);
   if (cursor === undefined) throw new BadUserInputError('Last-Event-ID (or after) must be an event id this stream sent');
   return cursor;
-}
-
-/** Time left on the request's (verified) token. */
-export function tokenExpiresInMs(request: FastifyRequest): number {
-  const token = /^Bearer +(\S+)/i.exec(request.headers.authorization ?? '')?.[1];
-  const exp = token ? decodeJwt(token).exp : undefined;
-  return exp === undefined ? 2 ** 31 - 1 : exp * 1000 - Date.now();
 }

@@ -2,7 +2,7 @@ import { GraphQLError } from 'graphql';
 
 /**
  * Whether an error means "the database cannot serve us right now" (down, unreachable, overloaded, not
- * migrated yet) rather than a bug: ../errors.ts makes those 503 with Retry-After, never 500. Errors arrive in several
+ * migrated yet) rather than a bug: ./errors.ts makes those 503 with Retry-After, never 500. Errors arrive in several
  * shapes: Prisma's codes, the driver adapter's error kinds, PostgreSQL's SQLSTATEs, node-postgres'
  * messages and Node's socket error codes, possibly wrapped as `cause`.
  */
