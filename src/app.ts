@@ -4,22 +4,33 @@
  * Built from its dependencies and returned unstarted, so tests call `app.inject()`; ./server.ts listens.
  *
  * socket → Fastify (limits, request id, CORS, security headers) → route → derived operation or Yoga →
- * resolver (../resolvers) → Prisma → shaped JSON; every error leaves through ./errors.ts.
+ * resolver (./resolvers) → Prisma → shaped JSON; every error leaves through ./errors.ts.
+ *
+ * Only composition lives here; what each step does is in its own file. The order a request meets them is
+ * the order they are registered in `createApp`:
+ *  1. tracing: the request's span opens first (./tracing.ts);
+ *  2. compression: each route gets its compressing hook as it is added (./http/compression.ts);
+ *  3. observability: request id, the one log line and the metrics (./http/observability.ts);
+ *  4. drain: `Connection: close` once shutting down (./http/drain.ts);
+ *  5. pipelined requests wait for their turn; security headers; CORS; a bad Host is a 400 (./http/);
+ *  6. a compressed body is a 415 (preParsing, after the route scope's authentication at onRequest);
+ *  7. the routes: probes, REST (token, rate limit, body, operation), GraphQL, docs, the web page; then
+ *     405 for a known path with another method.
  */
-import { AsyncResource } from 'node:async_hooks';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createBearerVerifier } from './auth/bearer.js';
 import { createAuthenticate } from './http/request-gate.js';
-import type { ContextDependencies } from './context.js';
+import type { ContextDependencies } from './resolvers/context.js';
 import type { ListenSource, PrismaClient } from './db/client.js';
 import type { AuthConfig } from './auth/bearer.js';
-import { AppError, BadUserInputError, JSON_TYPE, NotFoundError, UnsupportedMediaTypeError, classifyError, detailBody, sendDetail } from './errors.js';
+import { NotFoundError, classifyError, sendDetail } from './errors.js';
 import { useGraphQL, type GraphQLConfig } from './graphql/yoga.js';
 import { useCompression } from './http/compression.js';
 import { useCors } from './http/cors.js';
 import { useDrain } from './http/drain.js';
-import { answerClientError, createHttpServer, type HttpLimits } from './http/node-server.js';
+import { answerClientError, createHttpServer, trustProxyOption, type HttpLimits } from './http/node-server.js';
+import { refuseBadHost, refuseEncodedBodies, servePipelinedInTurn } from './http/request-policies.js';
 import { useHealthRoutes } from './http/health.js';
 import { QUIET_PATHS } from './paths.js';
 import { answerWrongMethods, collectRoutes } from './http/method-not-allowed.js';
@@ -120,10 +131,6 @@ export type App = FastifyInstance;
 export const WEB_DIR = fileURLToPath(new URL('../web/dist', import.meta.url));
 
 
-
-/** RFC 9112 §3.2: a Host that is not `host[:port]` is a 400 (it would otherwise end up in URLs built from it). */
-const HOST = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
-
 export async function createApp(dependencies: AppDependencies): Promise<App> {
   const { config, prisma, logger, webDir = WEB_DIR } = dependencies;
   const { limits } = config.http;
@@ -206,26 +213,11 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     streams.stopAll();
     done();
   });
-  // Pipelined requests are served one at a time: Node hands each to us at once, and would otherwise run
-  // them all and hold their answers until the client reads the first (which it may never do). Its turn
-  // comes when Node gives its answer the socket; if the client leaves first, it never starts.
-  app.addHook('onRequest', (_request, reply, done) => {
-    if (reply.raw.socket !== null) return done();
-    // Bound, so the request's async context (its trace) goes on with it rather than the socket's event's.
-    reply.raw.once('socket', AsyncResource.bind(() => done()));
-  });
+  servePipelinedInTurn(app);
   useSecurityHeaders(app);
   await useCors(app, config.http.corsOrigins);
-  app.addHook('onRequest', (request, _reply, done) => {
-    done(HOST.test(request.headers.host ?? '') ? undefined : new BadUserInputError('Bad Request'));
-  });
-  // After authentication (onRequest), before the body is read; a request without a body has nothing to decode.
-  app.addHook('preParsing', (request, _reply, payload, done) => {
-    const encoding = request.headers['content-encoding'];
-    const hasBody = request.headers['transfer-encoding'] !== undefined || (request.headers['content-length'] ?? '0') !== '0';
-    if (!hasBody || encoding === undefined || encoding.toLowerCase() === 'identity') return done(null, payload);
-    done(new UnsupportedMediaTypeError(`Content-Encoding ${encoding} is not supported: send the body uncompressed`), payload);
-  });
+  refuseBadHost(app);
+  refuseEncodedBodies(app);
 
   useHealthRoutes(app, { readiness, metrics, metricsToken: config.observability.metricsToken });
   await useRestApi(app, { schema, authenticate, contextDependencies, metrics, events: { prisma, feed, streams } });
@@ -234,9 +226,4 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   await serveDirectory(app, { dir: webDir, prefix: '/', contentSecurityPolicy: pageCsp.web });
   answerWrongMethods(app, methodsByUrl);
   return app;
-}
-
-/** A number of hops as the function Fastify takes (its types accept only addresses or a boolean). */
-function trustProxyOption(trust: number | string[] | false) {
-  return typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust;
 }

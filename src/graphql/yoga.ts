@@ -9,7 +9,7 @@ import { Kind, NoSchemaIntrospectionCustomRule, OperationTypeNode, getOperationA
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tokenExpiresInMs, type Authenticate } from '../http/request-gate.js';
-import { clientGoneOf, createContext, type Context, type ContextDependencies } from '../context.js';
+import { clientGoneOf, createContext, type Context, type ContextDependencies } from '../resolvers/context.js';
 import { BadUserInputError, classifyError, graphqlErrorBody, INTERNAL_ERROR_MESSAGE, JSON_TYPE, maskGraphQLError, sendGraphQLError, UnauthenticatedError } from '../errors.js';
 import { fingerprintOf, idempotencyKeyOf, runIdempotent } from '../idempotency.js';
 import type { Logger } from '../logger.js';

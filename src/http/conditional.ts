@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BadUserInputError } from '../errors.js';
-import type { Precondition } from '../resolvers/task.js';
+import type { Precondition } from '../resolvers/context.js';
 
 export const taskEtag = (version: number): string => `"v${version}"`;
 /** The user is part of it, so no cache keyed by URL alone could take one user's list for another's. */

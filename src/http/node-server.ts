@@ -76,3 +76,8 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
   }
   socket.destroy(error);
 }
+
+/** A number of hops as the function Fastify takes (its types accept only addresses or a boolean). */
+export function trustProxyOption(trust: number | string[] | false) {
+  return typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust;
+}

@@ -4,7 +4,7 @@
  * answer (asked for through the operation's root value, `ListRoot`). Keyset pages on (created_at, id); no OFFSET.
  */
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
-import { MAX_UNPAGED_TASKS, type SignedInContext } from '../context.js';
+import { MAX_UNPAGED_TASKS, type SignedInContext } from './context.js';
 import type { Db } from '../db/client.js';
 import { BadUserInputError } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';

@@ -1,17 +1,10 @@
-import type { SignedInContext } from '../context.js';
+import type { Precondition, SignedInContext } from './context.js';
 import type { Db } from '../db/client.js';
 import { BadUserInputError, ForbiddenError, NotFoundError, PreconditionFailedError, PreconditionRequiredError, QuotaExceededError } from '../errors.js';
 import { Prisma, type Task } from '../generated/prisma/client.js';
 
 /** The selection plugin-prisma plans for the GraphQL fields asked for; spread it into every query. */
 export type TaskQuery = { select?: Prisma.TaskSelect; include?: Prisma.TaskInclude };
-
-/**
- * A change's condition on the task's version: the versions it may apply to (an If-Match list, or GraphQL's
- * `expectedVersion`), or 'any' (`If-Match: *`: the task must exist, as it must anyway). Undefined: none;
- * 'missing': none, where REQUIRE_IF_MATCH asks for one (428, once the task is known to be the caller's).
- */
-export type Precondition = { versions: readonly number[] } | 'any' | 'missing' | undefined;
 
 /** Longest title, in characters (code points) as PostgreSQL's varchar(500) counts them. */
 export const MAX_TITLE_LENGTH = 500;

@@ -8,7 +8,7 @@
 import { buildOperationNodeForField } from '@graphql-tools/utils';
 import { Kind, OperationTypeNode, type DocumentNode, type ExecutionResult, type GraphQLArgument, type GraphQLSchema } from 'graphql';
 import { createSofa } from 'sofa-api';
-import type { Context } from '../context.js';
+import type { Context } from '../resolvers/context.js';
 import { compileOperation, runCompiled } from '../graphql/compiled-execution.js';
 import { operationLimitErrors } from '../graphql/operation-limits.js';
 import { REST_BASE_PATH } from '../paths.js';

@@ -6,7 +6,7 @@ import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DateTimeISOResolver } from 'graphql-scalars';
-import type { Context, SignedInContext } from '../context.js';
+import type { Context, SignedInContext } from '../resolvers/context.js';
 import type { PrismaClient } from '../db/client.js';
 import { UnauthenticatedError } from '../errors.js';
 import type PrismaTypes from '../generated/pothos-types.js';

@@ -2,7 +2,7 @@
  * The live change stream on GraphQL: `subscription { taskEvents(after) }`, served by Yoga over
  * GraphQL-over-SSE from the same log and wake-ups as GET /api/tasks/events (../events/).
  */
-import type { Context } from '../context.js';
+import type { Context } from '../resolvers/context.js';
 import { BadUserInputError, UnauthenticatedError } from '../errors.js';
 import type { TaskSnapshot } from '../events/log.js';
 import { parseCursor, taskEventStream } from '../events/stream.js';

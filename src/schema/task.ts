@@ -1,7 +1,7 @@
 /**
  * The Task type and its root fields: declarations only; what they do is ../resolvers/.
  */
-import { MAX_UNPAGED_TASKS } from '../context.js';
+import { MAX_UNPAGED_TASKS } from '../resolvers/context.js';
 import { createTask, deleteTask, getTask, renameTask, setTaskCompleted } from '../resolvers/task.js';
 import { MAX_PAGE_SIZE, listTaskConnection, listTasks, type ListRoot } from '../resolvers/task-list.js';
 import { builder } from './builder.js';

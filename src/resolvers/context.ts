@@ -4,12 +4,18 @@
  */
 import type { Socket } from 'node:net';
 import type { FastifyRequest } from 'fastify';
-import type { Db, PrismaClient } from './db/client.js';
-import type { ChangeFeed } from './events/feed.js';
-import type { StreamRegistry } from './events/registry.js';
-import type { Metrics } from './metrics.js';
-import type { Precondition } from './resolvers/task.js';
-import type { PerUserLimit } from './per-user-limit.js';
+import type { Db, PrismaClient } from '../db/client.js';
+import type { ChangeFeed } from '../events/feed.js';
+import type { StreamRegistry } from '../events/registry.js';
+import type { Metrics } from '../metrics.js';
+import type { PerUserLimit } from '../per-user-limit.js';
+
+/**
+ * A change's condition on the task's version: the versions it may apply to (an If-Match list, or GraphQL's
+ * `expectedVersion`), or 'any' (`If-Match: *`: the task must exist, as it must anyway). Undefined: none;
+ * 'missing': none, where REQUIRE_IF_MATCH asks for one (428, once the task is known to be the caller's).
+ */
+export type Precondition = { versions: readonly number[] } | 'any' | 'missing' | undefined;
 
 /** Most tasks one GraphQL answer may hold from unpaged `tasks` fields, all aliases together. */
 export const MAX_UNPAGED_TASKS = 10_000;
