@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'src/generated/', 'web/dist/', 'web/src/generated/', 'coverage/', 'test-results/'] },
+  { ignores: ['.dependency-cruiser.cjs', 'dist/', 'src/generated/', 'web/dist/', 'web/src/generated/', 'coverage/', 'test-results/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
