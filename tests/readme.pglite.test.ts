@@ -1,25 +1,36 @@
 /**
- * The README's shell examples, run as a new user pastes them (issue 14): the blocks of "Try it", "The REST
- * API", "Safe retries", "Live updates" and "GraphQL", in order, in one bash, against a live server on the
- * embedded database (its port in place of 8000). Each curl line's trailing comment names the status it
- * answers; a line that answers another, a command that fails, or an example that stops matching is a failure.
+ * The README's shell examples, run as a new user pastes them (issue 14): the blocks of the README's "Try it",
+ * then those of docs/api.md's "The REST API", "Safe retries and concurrent edits", "Live updates" and
+ * "GraphQL", in order, in one bash, against a live server on the embedded database (its port in place of
+ * 8000). Each curl line's trailing comment names the status it answers; a line that answers another, a
+ * command that fails, or an example that stops matching is a failure. A named section that is missing or
+ * holds no example fails too, and so does a curl example in README.md or docs/ outside the named sections:
+ * a renamed heading or a moved example cannot drop out of the run unnoticed.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { TEST_SECRET, describe, expect, test } from './support/fixtures.js';
 import { baseEnv, makeWorkDir, root, startServer, type RunningServer } from './support/server-process.js';
 
-const SECTIONS = ['Try it', 'The REST API', 'Safe retries and concurrent edits', 'Live updates', 'GraphQL'];
+/** Where the examples live, page by page, in the order they are pasted (paths from the checkout's root). */
+const PAGES: { file: string; sections: string[] }[] = [
+  { file: 'README.md', sections: ['Try it'] },
+  { file: 'docs/api.md', sections: ['The REST API', 'Safe retries and concurrent edits', 'Live updates', 'GraphQL'] },
+];
 
-/** The ```sh blocks under `## heading`, up to the next heading of that level. */
-function shellBlocks(readme: string, heading: string): string[] {
-  const start = readme.indexOf(`\n## ${heading}\n`);
-  if (start === -1) throw new Error(`README has no section "${heading}"`);
-  const end = readme.indexOf('\n## ', start + 1);
-  const section = readme.slice(start, end === -1 ? undefined : end);
-  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
+const SHELL_BLOCK = /```sh\n([\s\S]*?)```/g;
+
+/** The ```sh blocks under `## heading` of a page, up to the next heading of that level; at least one. */
+function shellBlocks(page: string, text: string, heading: string): string[] {
+  const start = text.indexOf(`\n## ${heading}\n`);
+  if (start === -1) throw new Error(`${page} has no section "${heading}"`);
+  const end = text.indexOf('\n## ', start + 1);
+  const section = text.slice(start, end === -1 ? undefined : end);
+  const blocks = [...section.matchAll(SHELL_BLOCK)].map((match) => match[1] ?? '');
+  if (blocks.length === 0) throw new Error(`${page}'s section "${heading}" holds no \`\`\`sh block`);
+  return blocks;
 }
 
 /** Each command as one line (continuations joined), with the status its comment promises, if any. */
@@ -47,8 +58,20 @@ afterAll(async () => {
 
 describe('the README', () => {
   test('its examples, pasted in order into a fresh shell, answer what their comments say', () => {
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    const script = SECTIONS.flatMap((heading) => shellBlocks(readme, heading)).join('\n');
+    const blocks = PAGES.flatMap(({ file, sections }) => {
+      const text = readFileSync(join(root, file), 'utf8');
+      return sections.flatMap((heading) => shellBlocks(file, text, heading));
+    });
+    // Every curl example of the README and docs/ is in a section run here.
+    const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+    const curlBlocks = pages.flatMap((file) =>
+      [...readFileSync(join(root, file), 'utf8').matchAll(SHELL_BLOCK)]
+        .map((match) => match[1] ?? '')
+        .filter((block) => /\bcurl\s/.test(block))
+        .map((block) => ({ file, block })),
+    );
+    expect(curlBlocks.filter(({ block }) => !blocks.includes(block)).map(({ file, block }) => `${file}: ${block}`)).toEqual([]);
+    const script = blocks.join('\n');
     const commands = commandsOf(script);
     const expected = commands.filter((command) => !command.background);
     // Every curl line says what it answers (a background stream is read, not waited for).
