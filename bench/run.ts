@@ -296,6 +296,33 @@ function scenarios(f: Fixture): Scenario[] {
     next: (n) => ({ ...flavour.next(n), key: `${runId}-${n}` }),
   });
 
+  /** Our GraphQL face with an Idempotency-Key on each mutation (what a key costs a GraphQL write). */
+  const graphqlKeyed = (flavour: Omit<Flavour, 'server' | 'face'>): Flavour => ({
+    ...graphql(flavour),
+    variant: '+ key',
+    next: (n) => ({ ...flavour.next(n), key: `${runId}-graphql-${n}` }),
+  });
+
+  const graphqlToggle: Omit<Flavour, 'server' | 'face'> = {
+    next: (n) =>
+      gql(small(n).userId, `mutation Toggle($id: ID!, $completed: Boolean!) { setTaskCompleted(id: $id, completed: $completed) { ${TASK_FIELDS} } }`, {
+        id: small(n).id,
+        completed: n % 2 === 0,
+      }),
+    verify: (r, req) => {
+      const task = data(r, 'setTaskCompleted') as { completed: boolean };
+      assert(task.completed === (req.body as { variables: { completed: boolean } }).variables.completed, 'not toggled');
+    },
+  };
+  const graphqlCreate: Omit<Flavour, 'server' | 'face'> = {
+    next: (n) => gql(maker(n), `mutation Create($title: String!) { createTask(title: $title) { ${TASK_FIELDS} } }`, { title: `new ${n}` }),
+    verify: (r, req) => {
+      const task = data(r, 'createTask');
+      gqlTask(task);
+      assert((task as { userId: string }).userId === req.userId, 'wrong owner');
+    },
+  };
+
   /**
    * Our REST face on the same database with the task triggers as they were before the change log (issue
    * 13: counters only, from the versions_and_idempotency migration), and with every user watched, as when
@@ -390,31 +417,14 @@ function scenarios(f: Fixture): Scenario[] {
       name: 'toggle',
       flavours: [
         ...[toggle].flatMap((flavour) => [...both(flavour), keyed(flavour), withoutLog(flavour), watched(flavour)]),
-        graphql({
-          next: (n) =>
-            gql(small(n).userId, `mutation Toggle($id: ID!, $completed: Boolean!) { setTaskCompleted(id: $id, completed: $completed) { ${TASK_FIELDS} } }`, {
-              id: small(n).id,
-              completed: n % 2 === 0,
-            }),
-          verify: (r, req) => {
-            const task = data(r, 'setTaskCompleted') as { completed: boolean };
-            assert(task.completed === (req.body as { variables: { completed: boolean } }).variables.completed, 'not toggled');
-          },
-        }),
+        ...[graphqlToggle].flatMap((flavour) => [graphql(flavour), graphqlKeyed(flavour)]),
       ],
     },
     {
       name: 'create',
       flavours: [
         ...[create].flatMap((flavour) => [...both(flavour), keyed(flavour), withoutLog(flavour), watched(flavour)]),
-        graphql({
-          next: (n) => gql(maker(n), `mutation Create($title: String!) { createTask(title: $title) { ${TASK_FIELDS} } }`, { title: `new ${n}` }),
-          verify: (r, req) => {
-            const task = data(r, 'createTask');
-            gqlTask(task);
-            assert((task as { userId: string }).userId === req.userId, 'wrong owner');
-          },
-        }),
+        ...[graphqlCreate].flatMap((flavour) => [graphql(flavour), graphqlKeyed(flavour)]),
       ],
     },
     {
