@@ -1,14 +1,15 @@
 /**
  * The one error exit. Error classes with stable codes, the code → HTTP status table, `classifyError` (what
- * any thrown thing means to a client), and the two renderings: `{"detail"}` for REST and every non-GraphQL
- * path, `{"errors":[…]}` for /graphql. Nothing else decides an error's status or writes an error body.
+ * any thrown thing means to a client), and the two renderings: `{"detail","code"}` for REST and every
+ * non-GraphQL path, `{"errors":[…]}` for /graphql (the same code in `extensions.code`). Nothing else
+ * decides an error's status or writes an error body.
  */
 import type { FastifyReply } from 'fastify';
 import { GraphQLError, locatedError } from 'graphql';
 import { isDatabaseUnavailable } from './database-errors.js';
 import type { Logger } from './logger.js';
 
-/** Stable `extensions.code` values and the HTTP status each one means. */
+/** Stable error codes (REST's `code`, GraphQL's `extensions.code`) and the HTTP status each one means. */
 export const httpStatusByCode = {
   BAD_USER_INPUT: 400,
   UNAUTHENTICATED: 401,
@@ -33,6 +34,9 @@ export const httpStatusByCode = {
 } as const;
 
 export type ErrorCode = keyof typeof httpStatusByCode;
+
+/** Every code, in the table's order: REST's `code` and GraphQL's `extensions.code` are always one of these. */
+export const ERROR_CODES = Object.keys(httpStatusByCode) as ErrorCode[];
 
 /** The generic code for each status (the first listed), for the 4xx errors Fastify or Node raise. */
 const codeByStatus = new Map<number, ErrorCode>(
@@ -200,9 +204,9 @@ export function classifyError(error: unknown, { logger, maxBodyBytes = 0 }: { lo
   return new InternalError();
 }
 
-/** The REST (and every non-GraphQL path's) error body. */
+/** The REST (and every non-GraphQL path's) error body: the message for people, the code for programs. */
 export function detailBody(error: AppError): string {
-  return JSON.stringify({ detail: error.message });
+  return JSON.stringify({ detail: error.message, code: error.code });
 }
 
 /** Answers with an error as REST (and every path but /graphql) does. */

@@ -47,7 +47,7 @@ describe('bearer tokens', () => {
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toBe('Bearer');
     }
-    expect(rest.body).toEqual({ detail: 'Not authenticated' });
+    expect(rest.body).toEqual({ detail: 'Not authenticated', code: 'UNAUTHENTICATED' });
     expect(graphql.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
   });
 
@@ -93,7 +93,7 @@ describe('bearer tokens', () => {
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
     }
-    expect(rest.body).toEqual({ detail: 'Invalid or expired token' });
+    expect(rest.body).toEqual({ detail: 'Invalid or expired token', code: 'UNAUTHENTICATED' });
     expect(graphql.body).toEqual({
       errors: [{ message: 'Invalid or expired token', extensions: { code: 'UNAUTHENTICATED' } }],
     });
@@ -116,7 +116,7 @@ describe('bearer tokens', () => {
 
       expect([before.rest.status, before.graphql.status]).toEqual([200, 200]);
       expect(after.rest.status).toBe(401);
-      expect(after.rest.body).toEqual({ detail: 'Invalid or expired token' });
+      expect(after.rest.body).toEqual({ detail: 'Invalid or expired token', code: 'UNAUTHENTICATED' });
       expect(after.graphql.body).toMatchObject({ errors: [{ extensions: { code: 'UNAUTHENTICATED' } }] });
     } finally {
       vi.useRealTimers();

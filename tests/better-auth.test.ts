@@ -106,7 +106,7 @@ describe('tokens from Better Auth', () => {
     });
 
     expect(rest.status).toBe(401);
-    expect(rest.body).toEqual({ detail: 'Invalid or expired token' });
+    expect(rest.body).toEqual({ detail: 'Invalid or expired token', code: 'UNAUTHENTICATED' });
     expect(graphql.status).toBe(401);
   });
 

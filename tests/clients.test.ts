@@ -110,7 +110,7 @@ describe('pages for people', () => {
       const response = await api.request('GET', path);
 
       expect(response.status).toBe(404);
-      expect(response.body).toEqual({ detail: 'Not Found' });
+      expect(response.body).toEqual({ detail: 'Not Found', code: 'NOT_FOUND' });
     },
   );
 

@@ -95,7 +95,7 @@ describe('If-Match', () => {
     for (const [method, body] of [['PATCH', { completed: false }], ['PUT', { title: 'overwritten' }], ['DELETE', undefined]] as const) {
       const stale = await alice.request(method, `/api/tasks/${id}`, { body, headers: { 'if-match': etag } });
       expect(stale.status, method).toBe(412);
-      expect(stale.body).toEqual({ detail: expect.stringMatching(/changed since you read it/) });
+      expect(stale.body).toEqual({ detail: expect.stringMatching(/changed since you read it/), code: 'PRECONDITION_FAILED' });
     }
     const now = await alice.request('GET', `/api/tasks/${id}`);
     expect(now.body).toMatchObject({ title: 'original', completed: true });

@@ -30,7 +30,7 @@ describe('unexpected errors', () => {
       const response = await send(app, 'GET', '/api/tasks', { headers: { authorization } });
 
       expect(response.status).toBe(500);
-      expect(response.body).toEqual({ detail: 'Internal server error' });
+      expect(response.body).toEqual({ detail: 'Internal server error', code: 'INTERNAL_SERVER_ERROR' });
       expect(response.text).not.toMatch(/title|column|prisma|stack/i);
       expect(lines.join('')).toContain('does not exist in the current database');
       expect(lines.join('')).not.toContain(authorization.slice(7));
@@ -68,7 +68,7 @@ describe('a database that cannot be reached', () => {
 
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('5');
-    expect(response.body).toEqual({ detail: 'Service unavailable' });
+    expect(response.body).toEqual({ detail: 'Service unavailable', code: 'SERVICE_UNAVAILABLE' });
     expect(lines.join('')).toContain('database unavailable');
     await database.close();
   });
@@ -107,7 +107,7 @@ describe('a database that is out of space (SQLSTATE class 53)', () => {
 
       expect(rest.status).toBe(503);
       expect(rest.headers.get('retry-after')).toBe('5');
-      expect(rest.body).toEqual({ detail: 'Service unavailable' });
+      expect(rest.body).toEqual({ detail: 'Service unavailable', code: 'SERVICE_UNAVAILABLE' });
       expect(graphql.status).toBe(503);
       expect(graphql.body.errors[0]).toMatchObject({ message: 'Service unavailable', extensions: { code: 'SERVICE_UNAVAILABLE' } });
       expect(lines.join('')).toContain('database unavailable');

@@ -138,7 +138,7 @@ describe('GraphiQL’s files', () => {
   test('a name that is not one of them is 404, and without introspection there are none', async () => {
     const [anyUrl = ''] = await assetUrls();
 
-    expect((await api.request('GET', '/graphql/assets/graphiql.AAAAAAAAAAAA.js')).body).toEqual({ detail: 'Not Found' });
+    expect((await api.request('GET', '/graphql/assets/graphiql.AAAAAAAAAAAA.js')).body).toEqual({ detail: 'Not Found', code: 'NOT_FOUND' });
     expect((await closed.request('GET', anyUrl)).status).toBe(404);
     expect((await closed.request('GET', '/graphql', { headers: html })).status).toBe(401);
   });

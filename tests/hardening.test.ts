@@ -89,7 +89,7 @@ describe('request body size', () => {
     const response = await alice.request('POST', '/api/tasks', { body: { title: 'ok', padding: big } });
 
     expect(response.status).toBe(413);
-    expect(response.body).toEqual({ detail: 'Request body is larger than 65536 bytes' });
+    expect(response.body).toEqual({ detail: 'Request body is larger than 65536 bytes', code: 'PAYLOAD_TOO_LARGE' });
     expect((await alice.request('GET', '/api/tasks')).body).toEqual([]);
   });
 
@@ -98,7 +98,7 @@ describe('request body size', () => {
     const response = await alice.request('POST', '/api/tasks', { rawBody: chunks, headers: { 'content-type': 'application/json' } });
 
     expect(response.status).toBe(413);
-    expect(response.body).toEqual({ detail: 'Request body is larger than 65536 bytes' });
+    expect(response.body).toEqual({ detail: 'Request body is larger than 65536 bytes', code: 'PAYLOAD_TOO_LARGE' });
   });
 
   test('a GraphQL body over 64 KiB is 413', async () => {
@@ -147,7 +147,7 @@ describe('malformed requests', () => {
     );
 
     expect(received).toMatch(/^HTTP\/1\.1 400/);
-    expect(received).toContain('{"detail":"Bad Request"}');
+    expect(received).toContain('{"detail":"Bad Request","code":"BAD_USER_INPUT"}');
   });
 });
 

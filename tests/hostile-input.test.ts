@@ -19,13 +19,24 @@ interface Row {
   name: string;
   send: (s: Seeded) => Promise<ApiResponse>;
   status: number;
-  /** REST: the whole `{"detail"}` message (string) or a pattern; GraphQL: the error message pattern. */
+  /** REST: the whole `{"detail"}` message (string, its `code` the status's below) or a pattern; GraphQL: the error message pattern. */
   detail?: string | RegExp;
   /** GraphQL: the `extensions.code` expected on the first error. */
   code?: string;
   /** For accepted rows: what must have changed. Rejected rows must change nothing. */
   accepted?: (s: Seeded, response: ApiResponse) => Promise<void> | void;
 }
+
+/** The `code` beside each REST row's `detail`, by status. */
+const restCodes: Record<number, string> = {
+  400: 'BAD_USER_INPUT',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE_ENTITY',
+};
 
 const uuid = () => randomUUID();
 const json = (body: unknown) => ({ body });
@@ -242,7 +253,7 @@ describe('bad input never costs data', () => {
     if (row.code !== undefined) expect(response.body.errors[0].extensions.code).toBe(row.code);
     if (row.detail !== undefined) {
       const message: unknown = response.body?.detail ?? response.body?.errors?.[0]?.message;
-      if (typeof row.detail === 'string') expect(response.body).toEqual({ detail: row.detail });
+      if (typeof row.detail === 'string') expect(response.body).toEqual({ detail: row.detail, code: restCodes[row.status] });
       else expect(message).toMatch(row.detail);
     }
     if (row.accepted) await row.accepted(s, response);

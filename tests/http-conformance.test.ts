@@ -53,7 +53,7 @@ describe('HEAD', () => {
 
       expect(response.status, path).toBe(405);
       expect(response.headers.get('allow'), path).toMatch(/^GET, HEAD\b/);
-      expect(response.body, path).toEqual({ detail: 'Method Not Allowed' });
+      expect(response.body, path).toEqual({ detail: 'Method Not Allowed', code: 'METHOD_NOT_ALLOWED' });
     }
   });
 });
@@ -76,7 +76,7 @@ describe('request ids', () => {
 
     expect(received).toMatch(/^HTTP\/1\.1 431/);
     expect(received).toMatch(/\r\nx-request-id: [0-9a-f-]{36}\r\n/);
-    expect(received).toContain('{"detail":"Request header fields too large"}');
+    expect(received).toContain('{"detail":"Request header fields too large","code":"HEADERS_TOO_LARGE"}');
   });
 });
 
@@ -124,6 +124,6 @@ describe('authentication on every REST route', () => {
 
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe('Bearer');
-    expect(response.body).toEqual({ detail: 'Not authenticated' });
+    expect(response.body).toEqual({ detail: 'Not authenticated', code: 'UNAUTHENTICATED' });
   });
 });

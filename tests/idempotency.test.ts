@@ -55,7 +55,7 @@ describe('Idempotency-Key on REST', () => {
     ]) {
       const refused = await other();
       expect(refused.status).toBe(422);
-      expect(refused.body).toEqual({ detail: 'Idempotency-Key was used for a different request' });
+      expect(refused.body).toEqual({ detail: 'Idempotency-Key was used for a different request', code: 'IDEMPOTENCY_KEY_REUSED' });
     }
     const bobs = await bob.request('POST', '/api/tasks', { body: { title: 'first' }, headers: keyed(key) });
     expect(bobs.status).toBe(201);
@@ -136,7 +136,7 @@ describe('Idempotency-Key on REST', () => {
     for (const answer of created) expect(visible(answer)).toEqual(visible(created[0] as ApiResponse));
     for (const answer of answers.filter((a) => a.status !== 201)) {
       expect(answer.status).toBe(409);
-      expect(answer.body).toEqual({ detail: 'A request with this Idempotency-Key is in progress' });
+      expect(answer.body).toEqual({ detail: 'A request with this Idempotency-Key is in progress', code: 'IDEMPOTENCY_KEY_IN_PROGRESS' });
     }
   });
 

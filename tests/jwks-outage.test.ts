@@ -112,7 +112,7 @@ describe('when the JWKS endpoint fails', () => {
 
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(response.body).toEqual({ detail: 'Token keys are unavailable; try again shortly' });
+    expect(response.body).toEqual({ detail: 'Token keys are unavailable; try again shortly', code: 'SERVICE_UNAVAILABLE' });
     expect(response.ms).toBeLessThan(TIMEOUT_MS + 500);
     expect(graphql.status).toBe(503);
     expect(graphql.body.errors[0].extensions.code).toBe('SERVICE_UNAVAILABLE');

@@ -7,6 +7,7 @@ import { compileErrors, validate } from '@readme/openapi-parser';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { describe, expect, test } from 'vitest';
+import { ERROR_CODES } from '../src/errors.js';
 import { openApiPath } from '../src/rest/openapi.js';
 import { pathParameters, restRoutes } from '../src/rest/routes.js';
 import { createTestApp, type ApiResponse } from './support/fixtures.js';
@@ -50,7 +51,7 @@ describe('the OpenAPI document', () => {
   });
 
   test.for(restRoutes.map((r) => [`${r.method} ${r.path}`, r] as const))(
-    '%s documents its success, every error status, and the {"detail"} body',
+    '%s documents its success, every error status, and the {"detail","code"} body',
     async ([, route]) => {
       const operation = (await documentPromise).paths[openApiPath(route)][route.method.toLowerCase()];
       const statuses = Object.keys(operation.responses as Json).map(Number).sort();
@@ -101,8 +102,11 @@ describe('the OpenAPI document', () => {
     expect(JSON.stringify(components.schemas.Task)).not.toContain('nullable');
     expect(components.schemas.Error).toEqual({
       type: 'object',
-      required: ['detail'],
-      properties: { detail: { type: 'string', description: expect.any(String) } },
+      required: ['detail', 'code'],
+      properties: {
+        detail: { type: 'string', description: expect.any(String) },
+        code: { type: 'string', enum: ERROR_CODES, description: expect.any(String) },
+      },
     });
     expect(components.schemas.Query).toBeUndefined();
   });

@@ -124,7 +124,7 @@ describe('GET /api/tasks pages', () => {
     const response = await alice.request('GET', `/api/tasks?${query}`);
 
     expect(response.status).toBe(400);
-    expect(response.body).toEqual({ detail });
+    expect(response.body).toEqual({ detail, code: 'BAD_USER_INPUT' });
   });
 
   test('the page-size bounds are documented in the OpenAPI document', async ({ api }) => {

@@ -100,7 +100,7 @@ describe('database faults', () => {
       expect(readyz.status).toBe(503);
       expect(JSON.parse(readyz.text)).toEqual({ status: 'not ready', reason: 'database unavailable' });
       expect(list.status).toBe(503);
-      expect(JSON.parse(list.text)).toEqual({ detail: 'Service unavailable' });
+      expect(JSON.parse(list.text)).toEqual({ detail: 'Service unavailable', code: 'SERVICE_UNAVAILABLE' });
       expect(list.headers.get('retry-after')).toBe('5');
       expect(list.ms).toBeLessThan(3_000);
       expect(server.child.exitCode).toBeNull();

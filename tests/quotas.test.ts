@@ -1,5 +1,5 @@
 /**
- * MAX_TASKS_PER_USER: a create beyond it is 409 {"detail":"Task limit reached"} on REST and
+ * MAX_TASKS_PER_USER: a create beyond it is 409 {"detail":"Task limit reached","code":"QUOTA_EXCEEDED"} on REST and
  * QUOTA_EXCEEDED on GraphQL, checked in the database without a race, per user.
  */
 import { afterAll, beforeAll } from 'vitest';
@@ -23,7 +23,7 @@ describe('the task limit', () => {
 
     expect(refused.status).toBe(409);
     expect(refused.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    expect(refused.body).toEqual({ detail: 'Task limit reached' });
+    expect(refused.body).toEqual({ detail: 'Task limit reached', code: 'QUOTA_EXCEEDED' });
     expect(viaGraphQL.body).toMatchObject({ data: null, errors: [{ message: 'Task limit reached', extensions: { code: 'QUOTA_EXCEEDED' } }] });
     const list = await alice.request('GET', '/api/tasks');
     expect(list.body).toHaveLength(5);

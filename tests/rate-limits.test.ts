@@ -30,7 +30,7 @@ describe('in one instance', () => {
     expect(allowed.map((r) => r.headers.get('ratelimit-policy'))).toEqual(Array(3).fill('"default";q=3;w=3'));
     expect(allowed.map((r) => r.headers.get('ratelimit')?.replace(/;t=\d+$/, ''))).toEqual(['"default";r=2', '"default";r=1', '"default";r=0']);
     expect(refused.status).toBe(429);
-    expect(refused.body).toEqual({ detail: 'Too many requests: slow down and retry after the time in Retry-After' });
+    expect(refused.body).toEqual({ detail: 'Too many requests: slow down and retry after the time in Retry-After', code: 'RATE_LIMITED' });
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(3);
     expect(refused.headers.get('ratelimit')).toMatch(/^"default";r=0;t=[1-3]$/);

@@ -64,7 +64,7 @@ describe('POST /api/tasks', () => {
     const response = await alice.request('POST', '/api/tasks', { body: { title } });
 
     expect(response.status).toBe(400);
-    expect(response.body).toEqual({ detail });
+    expect(response.body).toEqual({ detail, code: 'BAD_USER_INPUT' });
     expect(await titlesOf(alice)).toEqual([]);
   });
 
@@ -79,7 +79,7 @@ describe('POST /api/tasks', () => {
     const response = await alice.request('POST', '/api/tasks', { body });
 
     expect(response.status).toBe(422);
-    expect(response.body).toEqual({ detail });
+    expect(response.body).toEqual({ detail, code: 'UNPROCESSABLE_ENTITY' });
     expect(await titlesOf(alice)).toEqual([]);
   });
 
@@ -96,7 +96,7 @@ describe('POST /api/tasks', () => {
     });
 
     expect(response.status).toBe(422);
-    expect(response.body).toEqual({ detail });
+    expect(response.body).toEqual({ detail, code: 'UNPROCESSABLE_ENTITY' });
     expect(await titlesOf(alice)).toEqual([]);
   });
 
@@ -107,7 +107,7 @@ describe('POST /api/tasks', () => {
     });
 
     expect(response.status).toBe(415);
-    expect(response.body).toEqual({ detail: 'Content-Type must be application/json' });
+    expect(response.body).toEqual({ detail: 'Content-Type must be application/json', code: 'UNSUPPORTED_MEDIA_TYPE' });
     expect(await titlesOf(alice)).toEqual([]);
   });
 
@@ -123,7 +123,7 @@ describe('POST /api/tasks', () => {
 
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe('Bearer');
-    expect(response.body).toEqual({ detail: 'Not authenticated' });
+    expect(response.body).toEqual({ detail: 'Not authenticated', code: 'UNAUTHENTICATED' });
   });
 });
 
@@ -153,7 +153,7 @@ describe('GET /api/tasks', () => {
 
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe('Bearer');
-    expect(response.body).toEqual({ detail: 'Not authenticated' });
+    expect(response.body).toEqual({ detail: 'Not authenticated', code: 'UNAUTHENTICATED' });
   });
 });
 
@@ -180,7 +180,7 @@ describe('GET /api/tasks/{id}', () => {
     const response = await alice.request('GET', `/api/tasks/${id}`);
 
     expect(response.status).toBe(400);
-    expect(response.body).toEqual({ detail: 'Task id must be a UUID' });
+    expect(response.body).toEqual({ detail: 'Task id must be a UUID', code: 'BAD_USER_INPUT' });
   });
 
   test("returns 403 for another user's task", async ({ alice, bob }) => {
@@ -189,14 +189,14 @@ describe('GET /api/tasks/{id}', () => {
     const response = await bob.request('GET', `/api/tasks/${task.id}`);
 
     expect(response.status).toBe(403);
-    expect(response.body).toEqual({ detail: 'You do not have access to this task' });
+    expect(response.body).toEqual({ detail: 'You do not have access to this task', code: 'FORBIDDEN' });
   });
 
   test('returns 404 for a task that does not exist', async ({ alice }) => {
     const response = await alice.request('GET', `/api/tasks/${randomUUID()}`);
 
     expect(response.status).toBe(404);
-    expect(response.body).toEqual({ detail: 'Task not found' });
+    expect(response.body).toEqual({ detail: 'Task not found', code: 'NOT_FOUND' });
   });
 
   test('returns 401 without a token, before checking the id', async ({ api }) => {
@@ -243,7 +243,7 @@ describe('PATCH /api/tasks/{id}', () => {
     const response = await alice.request('PATCH', `/api/tasks/${task.id}`, { body });
 
     expect(response.status).toBe(422);
-    expect(response.body).toEqual({ detail });
+    expect(response.body).toEqual({ detail, code: 'UNPROCESSABLE_ENTITY' });
     expect((await alice.request('GET', `/api/tasks/${task.id}`)).body).toEqual(task);
   });
 
@@ -251,7 +251,7 @@ describe('PATCH /api/tasks/{id}', () => {
     const response = await alice.request('PATCH', '/api/tasks/abc', { body: { completed: true } });
 
     expect(response.status).toBe(400);
-    expect(response.body).toEqual({ detail: 'Task id must be a UUID' });
+    expect(response.body).toEqual({ detail: 'Task id must be a UUID', code: 'BAD_USER_INPUT' });
   });
 
   test("returns 403 for another user's task, and leaves it alone", async ({ alice, bob }) => {
@@ -260,7 +260,7 @@ describe('PATCH /api/tasks/{id}', () => {
     const response = await bob.request('PATCH', `/api/tasks/${task.id}`, { body: { completed: true } });
 
     expect(response.status).toBe(403);
-    expect(response.body).toEqual({ detail: 'You do not have access to this task' });
+    expect(response.body).toEqual({ detail: 'You do not have access to this task', code: 'FORBIDDEN' });
     expect((await alice.request('GET', `/api/tasks/${task.id}`)).body).toEqual(task);
   });
 
@@ -268,7 +268,7 @@ describe('PATCH /api/tasks/{id}', () => {
     const response = await alice.request('PATCH', `/api/tasks/${randomUUID()}`, { body: { completed: true } });
 
     expect(response.status).toBe(404);
-    expect(response.body).toEqual({ detail: 'Task not found' });
+    expect(response.body).toEqual({ detail: 'Task not found', code: 'NOT_FOUND' });
   });
 
   test('returns 401 without a token', async ({ api }) => {
@@ -301,7 +301,7 @@ describe('PUT /api/tasks/{id}', () => {
     const response = await alice.request('PUT', `/api/tasks/${task.id}`, { body: { title } });
 
     expect(response.status).toBe(400);
-    expect(response.body).toEqual({ detail });
+    expect(response.body).toEqual({ detail, code: 'BAD_USER_INPUT' });
     expect((await alice.request('GET', `/api/tasks/${task.id}`)).body).toEqual(task);
   });
 
@@ -309,7 +309,7 @@ describe('PUT /api/tasks/{id}', () => {
     const response = await alice.request('PUT', '/api/tasks/abc', { body: { title: 'x' } });
 
     expect(response.status).toBe(400);
-    expect(response.body).toEqual({ detail: 'Task id must be a UUID' });
+    expect(response.body).toEqual({ detail: 'Task id must be a UUID', code: 'BAD_USER_INPUT' });
   });
 
   test.for([
@@ -321,7 +321,7 @@ describe('PUT /api/tasks/{id}', () => {
     const response = await alice.request('PUT', `/api/tasks/${task.id}`, { body });
 
     expect(response.status).toBe(422);
-    expect(response.body).toEqual({ detail });
+    expect(response.body).toEqual({ detail, code: 'UNPROCESSABLE_ENTITY' });
     expect((await alice.request('GET', `/api/tasks/${task.id}`)).body).toEqual(task);
   });
 
@@ -331,7 +331,7 @@ describe('PUT /api/tasks/{id}', () => {
     const response = await bob.request('PUT', `/api/tasks/${task.id}`, { body: { title: 'hijacked' } });
 
     expect(response.status).toBe(403);
-    expect(response.body).toEqual({ detail: 'You do not have access to this task' });
+    expect(response.body).toEqual({ detail: 'You do not have access to this task', code: 'FORBIDDEN' });
     expect((await alice.request('GET', `/api/tasks/${task.id}`)).body).toEqual(task);
   });
 
@@ -339,7 +339,7 @@ describe('PUT /api/tasks/{id}', () => {
     const response = await alice.request('PUT', `/api/tasks/${randomUUID()}`, { body: { title: 'x' } });
 
     expect(response.status).toBe(404);
-    expect(response.body).toEqual({ detail: 'Task not found' });
+    expect(response.body).toEqual({ detail: 'Task not found', code: 'NOT_FOUND' });
   });
 
   test('returns 401 without a token', async ({ api }) => {
@@ -366,7 +366,7 @@ describe('DELETE /api/tasks/{id}', () => {
     const response = await alice.request('DELETE', '/api/tasks/abc');
 
     expect(response.status).toBe(400);
-    expect(response.body).toEqual({ detail: 'Task id must be a UUID' });
+    expect(response.body).toEqual({ detail: 'Task id must be a UUID', code: 'BAD_USER_INPUT' });
   });
 
   test("returns 403 for another user's task, and keeps it", async ({ alice, bob }) => {
@@ -375,7 +375,7 @@ describe('DELETE /api/tasks/{id}', () => {
     const response = await bob.request('DELETE', `/api/tasks/${task.id}`);
 
     expect(response.status).toBe(403);
-    expect(response.body).toEqual({ detail: 'You do not have access to this task' });
+    expect(response.body).toEqual({ detail: 'You do not have access to this task', code: 'FORBIDDEN' });
     expect((await alice.request('GET', `/api/tasks/${task.id}`)).body).toEqual(task);
   });
 
@@ -386,7 +386,7 @@ describe('DELETE /api/tasks/{id}', () => {
     const response = await alice.request('DELETE', `/api/tasks/${task.id}`);
 
     expect(response.status).toBe(404);
-    expect(response.body).toEqual({ detail: 'Task not found' });
+    expect(response.body).toEqual({ detail: 'Task not found', code: 'NOT_FOUND' });
   });
 
   test('ignores a body', async ({ alice }) => {
@@ -419,7 +419,7 @@ describe('routes outside the contract', () => {
     const response = await alice.request(method, path);
 
     expect(response.status).toBe(404);
-    expect(response.body).toEqual({ detail: 'Not Found' });
+    expect(response.body).toEqual({ detail: 'Not Found', code: 'NOT_FOUND' });
   });
 
   test('a known path with the wrong method returns 405 with Allow, HEAD included', async ({ alice }) => {
@@ -427,6 +427,6 @@ describe('routes outside the contract', () => {
 
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('GET, HEAD, PATCH, PUT, DELETE');
-    expect(response.body).toEqual({ detail: 'Method Not Allowed' });
+    expect(response.body).toEqual({ detail: 'Method Not Allowed', code: 'METHOD_NOT_ALLOWED' });
   });
 });

@@ -159,7 +159,7 @@ describe('the public-key path', () => {
 
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
-    expect(response.body).toEqual({ detail: 'Invalid or expired token' });
+    expect(response.body).toEqual({ detail: 'Invalid or expired token', code: 'UNAUTHENTICATED' });
   });
 
   test.for<[string, string]>([
@@ -218,6 +218,6 @@ describe('oversized requests', () => {
     const origin = await jwksOnly.listen();
     const response = await fetch(`${origin}/api/tasks`, { headers: { authorization: `Bearer ${'a'.repeat(20_000)}` } });
     expect(response.status).toBe(431);
-    expect(await response.json()).toEqual({ detail: 'Request header fields too large' });
+    expect(await response.json()).toEqual({ detail: 'Request header fields too large', code: 'HEADERS_TOO_LARGE' });
   });
 });

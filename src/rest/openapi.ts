@@ -6,6 +6,7 @@
  */
 import { isNonNullType, isObjectType, type GraphQLSchema } from 'graphql';
 import { useSofa } from 'sofa-api';
+import { ERROR_CODES } from '../errors.js';
 import { MAX_PAGE_SIZE } from '../resolvers/task-list.js';
 import { REST_ONLY_IN_HEADERS, snakeCase } from './shape.js';
 import { REST_BASE_PATH } from '../paths.js';
@@ -87,8 +88,15 @@ export function createOpenApiDocument(schema: GraphQLSchema, version: string): J
   const schemas: Record<string, SchemaObject> = {
     Error: {
       type: 'object',
-      required: ['detail'],
-      properties: { detail: { type: 'string', description: 'What went wrong, for people' } },
+      required: ['detail', 'code'],
+      properties: {
+        detail: { type: 'string', description: 'What went wrong, for people' },
+        code: {
+          type: 'string',
+          enum: [...ERROR_CODES],
+          description: 'What went wrong, for programs: stable, the same code GraphQL puts in `extensions.code` for the same failure',
+        },
+      },
     },
   };
   for (const name of referencedSchemas(paths)) {
@@ -102,7 +110,7 @@ export function createOpenApiDocument(schema: GraphQLSchema, version: string): J
       title: 'Task API',
       version,
       description:
-        "Each user's tasks. Every route needs `Authorization: Bearer <JWT>`; every error body is `{\"detail\": \"<message>\"}`.",
+        "Each user's tasks. Every route needs `Authorization: Bearer <JWT>`; every error body is `{\"detail\": \"<message>\", \"code\": \"<CODE>\"}`.",
     },
     // Relative to the document's own URL: Swagger UI's "Try it out" calls the origin it was loaded from.
     servers: [{ url: '/', description: 'The server this document is served from' }],

@@ -35,8 +35,8 @@ const unauthenticated = 'Missing, invalid or expired bearer token';
 const badId = 'The id is not a UUID';
 const forbidden = "The task belongs to another user";
 const notFound = 'There is no task with this id';
-const keyInProgress = 'A request with the same Idempotency-Key is still running (`{"detail": "A request with this Idempotency-Key is in progress"}`)';
-const keyReused = 'the Idempotency-Key was used for a different request (`{"detail": "Idempotency-Key was used for a different request"}`)';
+const keyInProgress = 'A request with the same Idempotency-Key is still running (`{"detail": "A request with this Idempotency-Key is in progress", "code": "IDEMPOTENCY_KEY_IN_PROGRESS"}`)';
+const keyReused = 'the Idempotency-Key was used for a different request (`{"detail": "Idempotency-Key was used for a different request", "code": "IDEMPOTENCY_KEY_REUSED"}`)';
 const badKey = 'the Idempotency-Key header is not 1–255 visible ASCII characters';
 const badIfMatch = 'If-Match is not * or a list of quoted entity tags';
 /** The answers of a change made under If-Match. */
@@ -76,7 +76,7 @@ export const restRoutes: readonly RestRoute[] = [
     errors: {
       400: `The title is empty, blank, over ${MAX_TITLE_LENGTH} characters, or holds NUL or unpaired surrogates; or ${badKey}`,
       401: unauthenticated,
-      409: `The caller has MAX_TASKS_PER_USER tasks already (\`{"detail": "Task limit reached"}\`); or ${keyInProgress.charAt(0).toLowerCase()}${keyInProgress.slice(1)}`,
+      409: `The caller has MAX_TASKS_PER_USER tasks already (\`{"detail": "Task limit reached", "code": "QUOTA_EXCEEDED"}\`); or ${keyInProgress.charAt(0).toLowerCase()}${keyInProgress.slice(1)}`,
       ...badBody,
       422: `The body is not a JSON object, or title is missing or not a string; or ${keyReused}`,
     },
