@@ -128,7 +128,7 @@ export interface AppDependencies {
 
 export type App = FastifyInstance;
 
-export const WEB_DIR = fileURLToPath(new URL('../web/dist', import.meta.url));
+const WEB_DIR = fileURLToPath(new URL('../web/dist', import.meta.url));
 
 
 export async function createApp(dependencies: AppDependencies): Promise<App> {

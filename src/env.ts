@@ -119,7 +119,7 @@ export class EnvError extends Error {
 }
 
 /** Where a development secret lives when `BETTER_AUTH_SECRET` is not set (never used in production). */
-export const DEV_SECRET_FILE = '.data/dev-auth-secret';
+const DEV_SECRET_FILE = '.data/dev-auth-secret';
 
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const parsed = envSchema.safeParse(source);

@@ -100,7 +100,7 @@ export class MethodNotAllowedError extends AppError {
   }
 }
 
-export class PayloadTooLargeError extends AppError {
+class PayloadTooLargeError extends AppError {
   constructor(limitBytes: number) {
     super(`Request body is larger than ${limitBytes} bytes`, 'PAYLOAD_TOO_LARGE');
   }
@@ -173,7 +173,7 @@ export class ClientClosedRequestError extends AppError {
   }
 }
 
-export class InternalError extends AppError {
+class InternalError extends AppError {
   constructor() {
     super(INTERNAL_ERROR_MESSAGE, 'INTERNAL_SERVER_ERROR');
   }

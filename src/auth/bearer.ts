@@ -11,9 +11,9 @@ import { AppError, UnauthenticatedError } from '../errors.js';
 import { JwksKeyStore } from './jwks.js';
 
 /** Longest `Authorization` value we will look at; real tokens are well under 2 KB. */
-export const MAX_AUTHORIZATION_LENGTH = 8192;
+const MAX_AUTHORIZATION_LENGTH = 8192;
 /** Seconds of clock skew allowed on `exp`, `nbf` and `iat`. */
-export const CLOCK_TOLERANCE_SECONDS = 5;
+const CLOCK_TOLERANCE_SECONDS = 5;
 
 export const ASYMMETRIC_ALGORITHMS = ['EdDSA', 'ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] as const;
 export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
@@ -55,9 +55,9 @@ export type VerifyBearer = (authorization: string | null, beforeVerifying?: () =
  * A verified token is remembered this long at most (and never past its `exp`): jose's WebCrypto verify was
  * the dearest step of a small request (bench/RESULTS.md), and clients send the same token many times.
  */
-export const VERIFIED_TOKEN_TTL_MS = 60_000;
+const VERIFIED_TOKEN_TTL_MS = 60_000;
 /** Most verified tokens remembered at once; the oldest is forgotten first. */
-export const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 /** Header parameters that point at keys chosen by the token's author; we only trust our own. */
@@ -140,7 +140,7 @@ function subjectOf(payload: JWTPayload): string {
 }
 
 /** Longest user id accepted, in bytes of UTF-8: it is stored and indexed with every task. */
-export const MAX_SUBJECT_BYTES = 255;
+const MAX_SUBJECT_BYTES = 255;
 /** C0 controls, DEL and C1 controls (Unicode's Cc): no identity needs them, and NUL cannot be stored at all. */
 const CONTROL_CHARACTER = /\p{Cc}/u;
 
@@ -149,7 +149,7 @@ const CONTROL_CHARACTER = /\p{Cc}/u;
  * UTF-8 (so `v\uD800` and `v\uDFFF` would be the same user), NUL is refused by PostgreSQL, and a very long
  * one does not fit the index.
  */
-export function isWellFormedSubject(sub: string): boolean {
+function isWellFormedSubject(sub: string): boolean {
   return (
     sub.trim() !== '' &&
     sub.isWellFormed() &&

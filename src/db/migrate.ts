@@ -11,7 +11,7 @@ import { noFilters, withSchemaEngine, type MigrationList } from './schema-engine
 export const migrationsDir = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
 export const schemaPath = fileURLToPath(new URL('../../prisma/schema.prisma', import.meta.url));
 
-export async function readMigrations(baseDir = migrationsDir): Promise<MigrationList> {
+async function readMigrations(baseDir = migrationsDir): Promise<MigrationList> {
   const entries = await readdir(baseDir, { withFileTypes: true }).catch(() => []);
   const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
   const migrationDirectories = await Promise.all(
@@ -87,7 +87,7 @@ export async function pendingSchemaChange(schema?: string): Promise<string | nul
 }
 
 /** The SQL that would take the connected database to the schema, or null when they agree. */
-export async function diffDatabaseToSchema(
+async function diffDatabaseToSchema(
   adapterFactory: SqlMigrationAwareDriverAdapterFactory,
   content?: string,
 ): Promise<string | null> {

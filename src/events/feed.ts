@@ -16,7 +16,7 @@ import pg from 'pg';
 import type { Db, ListenSource } from '../db/client.js';
 import type { Logger } from '../logger.js';
 
-export const CHANNEL = 'task_events';
+const CHANNEL = 'task_events';
 
 export interface ChangeFeed {
   /** Calls `wake` whenever the user's log may have grown, until the returned function is called. */

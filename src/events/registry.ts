@@ -11,7 +11,7 @@ import type { PrismaClient } from '../db/client.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
-export class TooManyStreamsError extends AppError {
+class TooManyStreamsError extends AppError {
   constructor(message: string) {
     super(message, 'RATE_LIMITED', { 'retry-after': '5' });
   }

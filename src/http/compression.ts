@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
  * cost 2.8 times gzip's extra CPU for 8 % fewer bytes (bench/RESULTS.md, "Issue 14"). A client that asks
  * for brotli alone, or ranks it higher, gets brotli.
  */
-export const COMPRESSION_ENCODINGS = ['gzip', 'br'] as const;
+const COMPRESSION_ENCODINGS = ['gzip', 'br'] as const;
 
 export async function useCompression(app: FastifyInstance): Promise<void> {
   await app.register(fastifyCompress, {

@@ -11,12 +11,12 @@ export const MAX_TITLE_LENGTH = 500;
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
-export function parseTaskId(id: string): string {
+function parseTaskId(id: string): string {
   if (!UUID.test(id)) throw new BadUserInputError('Task id must be a UUID');
   return id.toLowerCase();
 }
 
-export function normalizeTitle(title: string): string {
+function normalizeTitle(title: string): string {
   const trimmed = title.trim();
   if (trimmed === '') throw new BadUserInputError('Title must not be empty');
   // PostgreSQL text can hold neither.

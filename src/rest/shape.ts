@@ -37,7 +37,7 @@ export function withoutFields(document: DocumentNode, names: readonly string[]):
 }
 
 /** A type's fields as REST shows them: the snake_case key of each, and the GraphQL field it comes from (not those in headers). */
-export function restFields(schema: GraphQLSchema, typeName: string): { key: string; field: string; serialize: (value: unknown) => unknown }[] {
+function restFields(schema: GraphQLSchema, typeName: string): { key: string; field: string; serialize: (value: unknown) => unknown }[] {
   const type = schema.getType(typeName);
   if (!isObjectType(type)) throw new Error(`${typeName} is not an object type`);
   const headerOnly = new Set<string>(Object.values(REST_ONLY_IN_HEADERS));

@@ -6,8 +6,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const screenshotDir = join(import.meta.dirname, '../../test-results/screenshots');
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const screenshotDir = join(import.meta.dirname, '../../test-results/screenshots');
 
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(chromiumPath)) {
