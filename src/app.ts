@@ -18,7 +18,7 @@ import type { ContextDependencies } from './context.js';
 import type { PrismaClient } from './db/client.js';
 import type { AppConfig, HttpLimits } from './env.js';
 import { AppError, BadUserInputError, JSON_TYPE, NotFoundError, UnsupportedMediaTypeError, classifyError, detailBody, sendDetail } from './errors.js';
-import { useGraphQL } from './graphql/yoga.js';
+import { useGraphQL } from './graphql/route.js';
 import { useCompression } from './http/compression.js';
 import { useCors } from './http/cors.js';
 import { useDrain } from './http/drain.js';
@@ -125,7 +125,6 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   if (dependencies.tracing) await dependencies.tracing.use(app);
   app.decorateRequest('userId', null);
   app.decorateRequest('rawBody', null);
-  app.decorateRequest('idempotent', null);
   // Before any route: the plugin gives each route its compressing hook as the route is added.
   if (config.http.compression) await useCompression(app);
   app.addHook('onClose', () => rateLimits.close());
