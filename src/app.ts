@@ -25,7 +25,8 @@ import type { ContextDependencies } from './resolvers/context.js';
 import type { ListenSource, PrismaClient } from './db/client.js';
 import type { AuthConfig } from './auth/bearer.js';
 import { NotFoundError, classifyError, sendDetail } from './errors.js';
-import { useGraphQL, type GraphQLConfig } from './graphql/yoga.js';
+import { useGraphQL } from './graphql/route.js';
+import type { GraphQLConfig } from './graphql/yoga.js';
 import { useCompression } from './http/compression.js';
 import { useCors } from './http/cors.js';
 import { useDrain } from './http/drain.js';
@@ -185,7 +186,6 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   if (dependencies.tracing) await dependencies.tracing.use(app);
   app.decorateRequest('userId', null);
   app.decorateRequest('rawBody', null);
-  app.decorateRequest('idempotent', null);
   // Before any route: the plugin gives each route its compressing hook as the route is added.
   if (config.http.compression) await useCompression(app);
   app.addHook('onClose', () => rateLimits.close());

@@ -5,6 +5,10 @@
  * path and body: their SHA-256) is answered with the stored response; another request with the key is a
  * 422; one that arrives while the first still runs finds the lock taken and is a 409 at once.
  *
+ * REST runs its work in one call (`runIdempotent`); /graphql opens the run before Yoga executes a mutation
+ * and ends it once Yoga's answer is serialised (`beginKeyedRun`, from ./graphql/idempotent-mutations.ts).
+ * Both go through the same lock, lookup and store.
+ *
  * Stored rows outlive IDEMPOTENCY_KEY_TTL only until the next pruning pass (`pruneIdempotencyKeys`, on a
  * timer: ./db/pruning.ts, along the created_at index); a lookup ignores an expired row, so pruning late is harmless.
  */
@@ -65,33 +69,20 @@ export async function runIdempotent(
   request: IdempotentRequest,
   work: (transaction: Db) => Promise<Outcome>,
 ): Promise<{ response: StoredResponse; replayed: boolean }> {
-  const { userId, key, fingerprint, ttlMs } = request;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await prisma.$transaction(
-        async (tx) => {
-          // Held until commit; a second request with the key does not wait behind it but is told (409).
-          const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`
-            SELECT pg_try_advisory_xact_lock(hashtextextended(${userId} || chr(10) || ${key}, 0)) AS locked`;
-          if (!lock?.locked) throw new IdempotencyKeyInProgressError();
-          const stored = await tx.idempotencyKey.findUnique({ where: { userId_key: { userId, key } } });
-          if (stored && stored.createdAt.getTime() > Date.now() - ttlMs) {
-            if (stored.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
-            return { response: { status: stored.status, headers: stored.headers as Record<string, string>, body: stored.body }, replayed: true };
-          }
-          const { response, store } = await work(tx);
-          // Not to be stored: an answer that says nothing was done, so nothing may stay done.
-          if (!store) throw new Unstored(response);
-          const row = { fingerprint, status: response.status, headers: response.headers, body: response.body, createdAt: new Date() };
-          await tx.idempotencyKey.upsert({ where: { userId_key: { userId, key } }, create: { userId, key, ...row }, update: row });
-          return { response, replayed: false };
-        },
-        // Read committed whatever the server's default: after the lock, the lookup must see the commit that released it.
-        // A keyed write waits for a connection as long as any request may, and runs no longer than one.
-        { isolationLevel: 'ReadCommitted', maxWait: 10_000, timeout: 30_000 },
-      );
+      const run = await beginKeyedRun(prisma, request);
+      if (run.replay) return { response: run.replay, replayed: true };
+      let outcome: Outcome;
+      try {
+        outcome = await work(run.transaction);
+      } catch (error) {
+        await run.abandon();
+        throw error;
+      }
+      await run.finish(outcome);
+      return { response: outcome.response, replayed: false };
     } catch (error) {
-      if (error instanceof Unstored) return { response: error.response, replayed: false };
       // A write conflict or deadlock rolled everything back: run it again, twice at most, then answer 503.
       if (attempt < 3 && isWriteConflict(error)) continue;
       throw error;
@@ -99,12 +90,89 @@ export async function runIdempotent(
   }
 }
 
-/** Carries an answer out of a transaction that is rolled back. */
-class Unstored extends Error {
-  constructor(readonly response: StoredResponse) {
-    super('not stored');
-  }
+/** A keyed request's run: the stored answer to replay, or the key's transaction, held open for the work. */
+export type KeyedRun = { replay: StoredResponse } | OpenKeyedRun;
+
+export interface OpenKeyedRun {
+  replay?: undefined;
+  /** Where the work writes, under the key's lock. */
+  transaction: Db;
+  /**
+   * Ends the run. An outcome to store is stored beside the writes, and all of it committed (if the commit
+   * fails, nothing was written and this rejects: a write conflict or deadlock is the database's 503, to
+   * retry); any other outcome is rolled back with everything the work wrote.
+   */
+  finish(outcome: Outcome): Promise<void>;
+  /** Rolls back everything the work wrote; never fails. The first of `finish` and `abandon` ends the run, the rest do nothing. */
+  abandon(): Promise<void>;
 }
+
+/**
+ * Opens a keyed run, to be ended by the caller: a transaction whose callback takes the key's lock, looks
+ * up a stored answer and, if there is none, waits (holding the lock) until the run is finished or
+ * abandoned. Rejects with IDEMPOTENCY_KEY_IN_PROGRESS (409) while another run holds the key, with
+ * IDEMPOTENCY_KEY_REUSED (422) if the key answered a different request, or with the database's error.
+ * An open run must always be ended, or its transaction holds a connection until Prisma's timeout.
+ */
+export async function beginKeyedRun(prisma: PrismaClient, request: IdempotentRequest): Promise<KeyedRun> {
+  const { userId, key, fingerprint } = request;
+  let transaction: Db | undefined;
+  let markOpen!: () => void;
+  const opened = new Promise<undefined>((resolve) => (markOpen = () => resolve(undefined)));
+  let end!: (outcome: Outcome | null) => void;
+  const ended = new Promise<Outcome | null>((resolve) => (end = resolve));
+  const settled = prisma.$transaction(
+    async (tx): Promise<StoredResponse | undefined> => {
+      const stored = await storedAnswer(tx, request);
+      if (stored) return stored;
+      transaction = tx;
+      markOpen();
+      const outcome = await ended;
+      // Not to be stored: an answer that says nothing was done, so nothing may stay done.
+      if (!outcome?.store) throw ROLLED_BACK;
+      const { response } = outcome;
+      const row = { fingerprint, status: response.status, headers: response.headers, body: response.body, createdAt: new Date() };
+      await tx.idempotencyKey.upsert({ where: { userId_key: { userId, key } }, create: { userId, key, ...row }, update: row });
+      return undefined;
+    },
+    // Read committed whatever the server's default: after the lock, the lookup must see the commit that released it.
+    // A keyed write waits for a connection as long as any request may, and runs no longer than one.
+    { isolationLevel: 'ReadCommitted', maxWait: 10_000, timeout: 30_000 },
+  );
+  // The transaction ends at once with a stored answer (or an error); otherwise it is open, waiting for `end`.
+  const replay = await Promise.race([opened, settled]);
+  if (replay) return { replay };
+  let ending: Promise<void> | undefined;
+  const finish = (outcome: Outcome | null): Promise<void> => {
+    if (!ending) {
+      end(outcome);
+      ending = settled.then(
+        () => undefined,
+        (error: unknown) => {
+          // Rolled back as asked (or anyway: a transaction that failed is gone); only a failed commit is news.
+          if (outcome?.store) throw error;
+        },
+      );
+    }
+    return ending;
+  };
+  return { transaction: transaction as Db, finish, abandon: () => finish(null).catch(() => undefined) };
+}
+
+/** The stored answer for the request's key, taking the key's lock first (held until the transaction ends). */
+async function storedAnswer(tx: Db, { userId, key, fingerprint, ttlMs }: IdempotentRequest): Promise<StoredResponse | undefined> {
+  // Held until commit; a second request with the key does not wait behind it but is told (409).
+  const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`
+    SELECT pg_try_advisory_xact_lock(hashtextextended(${userId} || chr(10) || ${key}, 0)) AS locked`;
+  if (!lock?.locked) throw new IdempotencyKeyInProgressError();
+  const stored = await tx.idempotencyKey.findUnique({ where: { userId_key: { userId, key } } });
+  if (!stored || stored.createdAt.getTime() <= Date.now() - ttlMs) return undefined;
+  if (stored.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
+  return { status: stored.status, headers: stored.headers as Record<string, string>, body: stored.body };
+}
+
+/** Thrown in a keyed run's transaction to roll it back. */
+const ROLLED_BACK = new Error('rolled back: not to be stored');
 
 /** Deletes expired keys, a batch at a time along the created_at index; returns how many. */
 export async function pruneIdempotencyKeys(prisma: PrismaClient, ttlMs: number, batch = 5_000): Promise<number> {

@@ -8,7 +8,16 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll } from 'vitest';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { GraphQLBoolean, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
+import type { Context, ContextDependencies } from '../src/resolvers/context.js';
+import { BadUserInputError } from '../src/errors.js';
+import { useGraphQL } from '../src/graphql/route.js';
 import { pruneIdempotencyKeys } from '../src/idempotency.js';
+import { createLogger } from '../src/logger.js';
+import { createMetrics } from '../src/metrics.js';
+import { createPerUserLimit } from '../src/per-user-limit.js';
+import { createTask } from '../src/resolvers/task.js';
 import { createTestApp, describe, expect, test, type ApiResponse, type TestApp, type TestUser } from './support/fixtures.js';
 import { baseEnv, makeWorkDir, mintToken, startServer } from './support/server-process.js';
 
@@ -237,6 +246,151 @@ describe('Idempotency-Key on GraphQL', () => {
       expect(answer.status).toBe(409);
       expect(answer.body.errors[0].extensions.code).toBe('IDEMPOTENCY_KEY_IN_PROGRESS');
     }
+  });
+});
+
+describe('Idempotency-Key on GraphQL: what a key covers', () => {
+  const post = (user: TestUser, query: string, key: string, headers: Record<string, string> = {}) =>
+    user.request('POST', '/graphql', { body: { query }, headers: keyed(key, headers) });
+
+  test('a key is a mutation\'s: a query with it runs live every time, before and after the mutation; another mutation is 422', async () => {
+    const alice = await api.user('alice');
+    const query = '{ tasks { title } }';
+    const before = await post(alice, query, 'q1');
+    const mutation = await post(alice, 'mutation { createTask(title: "keyed") { id } }', 'q1');
+    const after = [await post(alice, query, 'q1'), await post(alice, query, 'q1')];
+
+    expect(before.body).toEqual({ data: { tasks: [] } });
+    // The query before stored nothing: the mutation is the key's first use, and runs.
+    expect(mutation.status).toBe(200);
+    expect(mutation.headers.get('idempotent-replayed')).toBeNull();
+    for (const live of after) {
+      expect(live.status).toBe(200);
+      expect(live.headers.get('idempotent-replayed')).toBeNull();
+      expect(live.body).toEqual({ data: { tasks: [{ title: 'keyed' }] } });
+    }
+    const other = await post(alice, 'mutation { createTask(title: "other") { id } }', 'q1');
+    expect(other.status).toBe(422);
+    expect(other.body.errors[0].extensions.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(await countTasks(alice)).toBe(1);
+  });
+
+  test.for([
+    ['application/graphql-response+json', 'application/json'],
+    ['application/json', 'application/graphql-response+json'],
+  ] as const)('a replay has the stored type (%s) whatever the retry accepts (%s)', async ([first, retry]) => {
+    const alice = await api.user('alice');
+    const mutation = 'mutation { createTask(title: "typed") { id } }';
+    const original = await post(alice, mutation, 't1', { accept: first });
+    const replayed = await post(alice, mutation, 't1', { accept: retry });
+
+    expect(original.headers.get('content-type')).toMatch(new RegExp(`^${first.replace('+', '\\+')}`));
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    expect(replayed.headers.get('content-type')).toBe(original.headers.get('content-type'));
+    expect(replayed.text).toBe(original.text);
+    expect(await countTasks(alice)).toBe(1);
+  });
+
+  test('a keyed mutation whose first field wrote and whose second failed (data null) stores nothing and undoes the write', async () => {
+    const alice = await api.user('alice');
+    const mutation = 'mutation { a: createTask(title: "undone") { id } b: createTask(title: "") { id } }';
+    const failed = await post(alice, mutation, 'm1');
+
+    expect(failed.status).toBe(200);
+    expect(failed.body.data).toBeNull();
+    expect(failed.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(await countTasks(alice)).toBe(0);
+    expect(await api.database.prisma.idempotencyKey.count({ where: { userId: alice.id, key: 'm1' } })).toBe(0);
+  });
+
+  /**
+   * Every field of this schema's mutations is non-null, so one failing field leaves no data at all. On a
+   * schema with nullable fields, the rule shows whole: any field not null means something was done.
+   */
+  describe('on a schema whose mutation fields are nullable', () => {
+    let gateway: FastifyInstance;
+    beforeAll(async () => {
+      const schema = new GraphQLSchema({
+        query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLBoolean, resolve: () => true } } }),
+        mutation: new GraphQLObjectType<unknown, Context>({
+          name: 'Mutation',
+          fields: {
+            create: {
+              type: GraphQLString,
+              args: { title: { type: new GraphQLNonNull(GraphQLString) } },
+              resolve: async (_root, { title }: { title: string }, context) => (await createTask({ ...context, userId: context.userId ?? '', maxTasksPerUser: 100 }, { title })).title,
+            },
+            createThenFail: {
+              type: GraphQLString,
+              args: { title: { type: new GraphQLNonNull(GraphQLString) } },
+              resolve: async (_root, { title }: { title: string }, context) => {
+                await createTask({ ...context, userId: context.userId ?? '', maxTasksPerUser: 100 }, { title });
+                throw new BadUserInputError('wrote, then failed');
+              },
+            },
+            fail: {
+              type: GraphQLString,
+              resolve: () => {
+                throw new BadUserInputError('failed on purpose');
+              },
+            },
+          },
+        }),
+      });
+      gateway = Fastify();
+      gateway.decorateRequest('userId', null);
+      gateway.decorateRequest('rawBody', null);
+      const asUser = (request: FastifyRequest) => {
+        request.userId = String(request.headers['x-user']);
+        return Promise.resolve();
+      };
+      await useGraphQL(gateway, {
+        schema,
+        config: { introspection: false, hideSuggestions: true },
+        authenticate: Object.assign(asUser, { allowingAnonymous: asUser }),
+        contextDependencies: {
+          prisma: api.database.prisma,
+          idempotencyKeyTtlMs: 60_000,
+          unpagedLists: createPerUserLimit(1),
+          maxTasksPerUser: 100,
+          requireIfMatch: false,
+          events: {} as ContextDependencies['events'],
+        },
+        logger: createLogger('silent'),
+        metrics: createMetrics(),
+        maxBodyBytes: 100_000,
+      });
+    });
+    afterAll(() => gateway.close());
+
+    const mutate = (userId: string, query: string, key: string) =>
+      gateway.inject({ method: 'POST', url: '/graphql', headers: { 'x-user': userId, 'content-type': 'application/json', 'idempotency-key': key }, payload: { query } });
+
+    test('a field that wrote and one that failed: stored with the error, the write kept, the retry replayed', async () => {
+      const userId = `partial-${randomUUID()}`;
+      const mutation = 'mutation { create(title: "kept") fail }';
+      const first = await mutate(userId, mutation, 'p1');
+      const retry = await mutate(userId, mutation, 'p1');
+
+      expect(first.statusCode).toBe(200);
+      expect(first.json()).toEqual({ data: { create: 'kept', fail: null }, errors: [expect.objectContaining({ message: 'failed on purpose' })] });
+      expect(retry.headers['idempotent-replayed']).toBe('true');
+      expect(retry.body).toBe(first.body);
+      expect(await api.database.prisma.task.count({ where: { userId } })).toBe(1);
+    });
+
+    test('a field that wrote, then failed, and one that failed: every field null, so nothing stored and the write undone', async () => {
+      const userId = `partial-${randomUUID()}`;
+      const mutation = 'mutation { createThenFail(title: "undone") fail }';
+      await mutate(userId, 'mutation { create(title: "before") }', 'other');
+      const first = await mutate(userId, mutation, 'p2');
+      const retry = await mutate(userId, mutation, 'p2');
+
+      expect(first.json()).toEqual({ data: { createThenFail: null, fail: null }, errors: expect.any(Array) });
+      expect(retry.headers['idempotent-replayed']).toBeUndefined();
+      expect(await api.database.prisma.task.count({ where: { userId } })).toBe(1);
+      expect(await api.database.prisma.idempotencyKey.count({ where: { userId, key: 'p2' } })).toBe(0);
+    });
   });
 });
 

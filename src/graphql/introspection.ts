@@ -2,8 +2,9 @@
  * Which requests only ask about the schema: those may be answered without a token while introspection
  * is on, so GraphiQL (and codegen tools) can load the schema before anyone has pasted a token.
  */
-import { Kind, OperationTypeNode, getOperationAST, parse, type DocumentNode, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
+import { Kind, NoSchemaIntrospectionCustomRule, OperationTypeNode, getOperationAST, parse, type DocumentNode, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { FastifyRequest } from 'fastify';
+import type { Plugin } from 'graphql-yoga';
 import { operationLimits } from './operation-limits.js';
 
 const INTROSPECTION_FIELDS = new Set(['__schema', '__type', '__typename']);
@@ -42,4 +43,13 @@ export function isIntrospectionOnly(document: DocumentNode, operationName?: stri
       return fragment !== undefined && onlyIntrospection(fragment.selectionSet);
     });
   return onlyIntrospection(operation.selectionSet);
+}
+
+/** Refuses introspection (validation fails): while introspection is off. */
+export function disableIntrospection(): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
 }

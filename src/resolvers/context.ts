@@ -100,8 +100,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The body as it came (bytes or text), kept by the body parsers for an Idempotency-Key's fingerprint. */
     rawBody: Buffer | string | null;
-    /** While a keyed /graphql mutation runs: the transaction its writes and its stored answer share. */
-    idempotent: { transaction: Db } | null;
     /** The verified token's `sub`, once a route's authentication hook has run; null before (or where none is needed). */
     userId: string | null;
   }
