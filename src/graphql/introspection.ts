@@ -23,7 +23,7 @@ export function isIntrospectionRequest(request: FastifyRequest): boolean {
 }
 
 /** Every root field of the operation (through fragments spread at the root) is `__schema`, `__type` or `__typename`. */
-export function isIntrospectionOnly(document: DocumentNode, operationName?: string): boolean {
+function isIntrospectionOnly(document: DocumentNode, operationName?: string): boolean {
   const operation = getOperationAST(document, operationName);
   if (operation?.operation !== OperationTypeNode.QUERY) return false;
   const fragments = new Map<string, FragmentDefinitionNode>();

@@ -6,7 +6,8 @@
 import { Kind, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { tokenExpiresInMs } from '../http/request-gate.js';
-import { clientGoneOf, createContext, type Context, type ContextDependencies } from '../resolvers/context.js';
+import { createContext, type Context, type ContextDependencies } from '../resolvers/context.js';
+import { clientGoneOf } from '../http/client-gone.js';
 import { INTERNAL_ERROR_MESSAGE, maskGraphQLError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';

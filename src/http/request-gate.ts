@@ -47,3 +47,12 @@ export function tokenExpiresInMs(request: FastifyRequest): number {
   const exp = token ? decodeJwt(token).exp : undefined;
   return exp === undefined ? 2 ** 31 - 1 : exp * 1000 - Date.now();
 }
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified token's `sub`, once a route's authentication hook has run; null before (or where none is needed). */
+    userId: string | null;
+    /** The body as it came (bytes or text), kept by the body parsers for an Idempotency-Key's fingerprint. */
+    rawBody: Buffer | string | null;
+  }
+}

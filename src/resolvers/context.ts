@@ -2,8 +2,6 @@
  * The context every resolver gets, built the same way for a REST route and for /graphql: the database,
  * the caller (the verified token's `sub`), and what bounds the cost of whole lists.
  */
-import type { Socket } from 'node:net';
-import type { FastifyRequest } from 'fastify';
 import type { Db, PrismaClient } from '../db/client.js';
 import type { ChangeFeed } from '../events/feed.js';
 import type { StreamRegistry } from '../events/registry.js';
@@ -79,28 +77,4 @@ export function createContext(
     clientGone: options.clientGone ?? connected,
     ...(options.precondition !== undefined && { precondition: options.precondition }),
   };
-}
-
-/**
- * Whether the client of this request has gone: it hung up (Node aborts a request whose client closes
- * its side, and then its socket is no longer writable), or the connection was cut.
- */
-export function clientGoneOf(request: FastifyRequest): () => boolean {
-  return () => {
-    // `destroyed` cannot tell: Node destroys every request once its body has been read.
-    // eslint-disable-next-line @typescript-eslint/no-deprecated -- what Node sets when it aborts a request whose client left
-    if (request.raw.aborted) return true;
-    // Null while a pipelined request waits for the answer before it; a test's injected socket has neither flag.
-    const socket = request.raw.socket as Partial<Pick<Socket, 'destroyed' | 'writable'>> | null;
-    return socket !== null && (socket.destroyed === true || socket.writable === false);
-  };
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The body as it came (bytes or text), kept by the body parsers for an Idempotency-Key's fingerprint. */
-    rawBody: Buffer | string | null;
-    /** The verified token's `sub`, once a route's authentication hook has run; null before (or where none is needed). */
-    userId: string | null;
-  }
 }
