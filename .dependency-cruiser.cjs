@@ -30,7 +30,13 @@ const upward = layers.slice(0, -1).map(([name, paths], index) => ({
 
 module.exports = {
   forbidden: [
-    { name: 'no-circular', severity: 'error', comment: 'Modules that import each other, directly or not', from: {}, to: { circular: true } },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'Modules that import each other, directly or not',
+      from: {},
+      to: { circular: true },
+    },
     {
       name: 'every-module-in-a-layer',
       severity: 'error',

@@ -26,7 +26,10 @@ const env = loadEnv({
 const database = await openDatabase(env.database);
 const app = await createApp({ config: env, prisma: database.prisma, logger: createLogger('warn') });
 await app.ready();
-const token = await new SignJWT({ sub: 'user001' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+const token = await new SignJWT({ sub: 'user001' })
+  .setProtectedHeader({ alg: 'HS256' })
+  .setExpirationTime('1h')
+  .sign(new TextEncoder().encode(secret));
 const headers = { authorization: `Bearer ${token}` };
 const json = { ...headers, 'content-type': 'application/json' };
 const [task] = await database.prisma.task.findMany({ where: { userId: 'user001' }, take: 1 });
@@ -37,7 +40,13 @@ const cases = {
   health: () => app.inject({ method: 'GET', url: '/healthz' }),
   bad: () => app.inject({ method: 'GET', url: '/api/tasks/abc', headers }),
   get: () => app.inject({ method: 'GET', url: `/api/tasks/${task.id}`, headers }),
-  gql: () => app.inject({ method: 'POST', url: '/graphql', headers: json, payload: graphql(`query T($id: ID!) { task(id: $id) { ${FIELDS} } }`, { id: task.id }) }),
+  gql: () =>
+    app.inject({
+      method: 'POST',
+      url: '/graphql',
+      headers: json,
+      payload: graphql(`query T($id: ID!) { task(id: $id) { ${FIELDS} } }`, { id: task.id }),
+    }),
   list: () => app.inject({ method: 'GET', url: '/api/tasks', headers }),
   toggle: () => app.inject({ method: 'PATCH', url: `/api/tasks/${task.id}`, headers: json, payload: '{"completed":true}' }),
   prisma: () => database.prisma.task.findUnique({ where: { id: task.id, userId: 'user001' } }),
@@ -67,7 +76,9 @@ const samples = Object.fromEntries(chosen.map((key) => [key, []]));
 for (let round = 0; round < rounds; round++) for (const key of chosen) samples[key].push(await measure(cases[key], n));
 for (const key of chosen) {
   const sorted = [...samples[key]].sort((a, b) => a - b);
-  console.log(`${key.padEnd(8)} median ${sorted[Math.floor(sorted.length / 2)].toFixed(0).padStart(5)} µs CPU per request   (${samples[key].map((x) => x.toFixed(0)).join(' ')})`);
+  console.log(
+    `${key.padEnd(8)} median ${sorted[Math.floor(sorted.length / 2)].toFixed(0).padStart(5)} µs CPU per request   (${samples[key].map((x) => x.toFixed(0)).join(' ')})`,
+  );
 }
 await app.close();
 await database.close();

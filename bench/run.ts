@@ -157,15 +157,19 @@ async function prepareDatabase(): Promise<Fixture> {
     [BIG_TASKS],
   );
   for (const server of ['bare', 'ours']) {
-    await client.query(
-      `INSERT INTO tasks (user_id, title) SELECT 'deleter-' || $1, 'to delete ' || g FROM generate_series(1, $2::int) g`,
-      [server, DELETABLE],
-    );
+    await client.query(`INSERT INTO tasks (user_id, title) SELECT 'deleter-' || $1, 'to delete ' || g FROM generate_series(1, $2::int) g`, [
+      server,
+      DELETABLE,
+    ]);
   }
   await client.query('VACUUM ANALYZE users, tasks');
 
-  const small = await client.query<{ id: string; user_id: string }>("SELECT id, user_id FROM tasks WHERE user_id LIKE 'user%' ORDER BY random()");
-  const big = await client.query<{ id: string; created_at: Date }>("SELECT id, created_at FROM tasks WHERE user_id = 'big' ORDER BY created_at DESC, id DESC");
+  const small = await client.query<{ id: string; user_id: string }>(
+    "SELECT id, user_id FROM tasks WHERE user_id LIKE 'user%' ORDER BY random()",
+  );
+  const big = await client.query<{ id: string; created_at: Date }>(
+    "SELECT id, created_at FROM tasks WHERE user_id = 'big' ORDER BY created_at DESC, id DESC",
+  );
   const deletable = await client.query<{ id: string; user_id: string }>("SELECT id, user_id FROM tasks WHERE user_id LIKE 'deleter-%'");
   await client.query('UPDATE users SET watched_until = NULL');
   await client.query('LISTEN task_events');
@@ -181,7 +185,8 @@ async function prepareDatabase(): Promise<Fixture> {
   const bigCursors = big.rows
     .filter((_, i) => i % 50 === 49 && i < big.rows.length - 50)
     .map((r) => Buffer.from(`${r.created_at.toISOString()}|${r.id}`).toString('base64url'));
-  const byServer = (server: string) => deletable.rows.filter((r) => r.user_id === `deleter-${server}`).map((r) => ({ id: r.id, userId: r.user_id }));
+  const byServer = (server: string) =>
+    deletable.rows.filter((r) => r.user_id === `deleter-${server}`).map((r) => ({ id: r.id, userId: r.user_id }));
   return {
     tokens,
     smallTasks: small.rows.map((r) => ({ id: r.id, userId: r.user_id })),
@@ -213,8 +218,11 @@ async function start(name: ServerName, port: number): Promise<Server> {
   };
   const script = join(root, name === 'bare' ? 'bench/bare-server.mjs' : 'dist/server.js');
   // As `npm start` runs it (package.json), then whatever is being tried.
-  const nodeArgs = name === 'ours' ? ['--max-semi-space-size=16', ...(process.env.BENCH_OURS_NODE_ARGS?.split(' ').filter(Boolean) ?? [])] : [];
-  const [command, args] = hasTaskset() ? ['taskset', ['-c', serverCpu, serverNode, ...nodeArgs, script]] : [serverNode, [...nodeArgs, script]];
+  const nodeArgs =
+    name === 'ours' ? ['--max-semi-space-size=16', ...(process.env.BENCH_OURS_NODE_ARGS?.split(' ').filter(Boolean) ?? [])] : [];
+  const [command, args] = hasTaskset()
+    ? ['taskset', ['-c', serverCpu, serverNode, ...nodeArgs, script]]
+    : [serverNode, [...nodeArgs, script]];
   const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -222,7 +230,10 @@ async function start(name: ServerName, port: number): Promise<Server> {
   const origin = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`${name} exited:\n${output}`);
-    const up = await fetch(`${origin}/api/tasks`).then(() => true, () => false);
+    const up = await fetch(`${origin}/api/tasks`).then(
+      () => true,
+      () => false,
+    );
     if (up) break;
     if (i > 300) throw new Error(`${name} did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -251,7 +262,10 @@ function peakRssMb(server: Server): number {
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 /** CPU seconds (user + system, every thread) the server process has used. */
 function cpuSeconds(server: Server): number {
-  const fields = readFileSync(`/proc/${pidOf(server)}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const fields =
+    readFileSync(`/proc/${pidOf(server)}/stat`, 'utf8')
+      .split(') ')[1]
+      ?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
@@ -305,10 +319,14 @@ function scenarios(f: Fixture): Scenario[] {
 
   const graphqlToggle: Omit<Flavour, 'server' | 'face'> = {
     next: (n) =>
-      gql(small(n).userId, `mutation Toggle($id: ID!, $completed: Boolean!) { setTaskCompleted(id: $id, completed: $completed) { ${TASK_FIELDS} } }`, {
-        id: small(n).id,
-        completed: n % 2 === 0,
-      }),
+      gql(
+        small(n).userId,
+        `mutation Toggle($id: ID!, $completed: Boolean!) { setTaskCompleted(id: $id, completed: $completed) { ${TASK_FIELDS} } }`,
+        {
+          id: small(n).id,
+          completed: n % 2 === 0,
+        },
+      ),
     verify: (r, req) => {
       const task = data(r, 'setTaskCompleted') as { completed: boolean };
       assert(task.completed === (req.body as { variables: { completed: boolean } }).variables.completed, 'not toggled');
@@ -332,13 +350,15 @@ function scenarios(f: Fixture): Scenario[] {
   const triggersWithoutLog = triggerBodies('versions_and_idempotency');
   const triggersAsShipped = triggerBodies();
   /** Our REST face asking for a compressed answer (issue 14): what compressing a list costs the server. */
-  const compressed = (encoding: 'br' | 'gzip') => (flavour: Omit<Flavour, 'server' | 'face'>): Flavour => ({
-    ...flavour,
-    server: 'ours',
-    face: 'REST',
-    variant: `+ ${encoding}`,
-    next: (n) => ({ ...flavour.next(n), acceptEncoding: encoding }),
-  });
+  const compressed =
+    (encoding: 'br' | 'gzip') =>
+    (flavour: Omit<Flavour, 'server' | 'face'>): Flavour => ({
+      ...flavour,
+      server: 'ours',
+      face: 'REST',
+      variant: `+ ${encoding}`,
+      next: (n) => ({ ...flavour.next(n), acceptEncoding: encoding }),
+    });
   const withoutLog = (flavour: Omit<Flavour, 'server' | 'face'>): Flavour => ({
     ...flavour,
     server: 'ours',
@@ -377,11 +397,9 @@ function scenarios(f: Fixture): Scenario[] {
     {
       name: 'list (100 tasks)',
       flavours: [
-        ...[{ next: (n: number): Request => ({ method: 'GET', path: '/api/tasks', userId: user(n) }), verify: listOf(SMALL_TASKS) }].flatMap((flavour) => [
-          ...both(flavour),
-          compressed('br')(flavour),
-          compressed('gzip')(flavour),
-        ]),
+        ...[
+          { next: (n: number): Request => ({ method: 'GET', path: '/api/tasks', userId: user(n) }), verify: listOf(SMALL_TASKS) },
+        ].flatMap((flavour) => [...both(flavour), compressed('br')(flavour), compressed('gzip')(flavour)]),
         graphql({
           next: (n) => gql(user(n), `{ tasks { ${TASK_FIELDS} } }`),
           verify: (r) => {
@@ -441,11 +459,9 @@ function scenarios(f: Fixture): Scenario[] {
       name: 'full list (10k tasks)',
       slow: true,
       flavours: [
-        ...[{ next: (): Request => ({ method: 'GET', path: '/api/tasks', userId: f.bigUser }), verify: listOf(BIG_TASKS) }].flatMap((flavour) => [
-          ...both(flavour),
-          compressed('br')(flavour),
-          compressed('gzip')(flavour),
-        ]),
+        ...[{ next: (): Request => ({ method: 'GET', path: '/api/tasks', userId: f.bigUser }), verify: listOf(BIG_TASKS) }].flatMap(
+          (flavour) => [...both(flavour), compressed('br')(flavour), compressed('gzip')(flavour)],
+        ),
         graphql({
           next: () => gql(f.bigUser, `{ tasks { ${TASK_FIELDS} } }`),
           verify: (r) => {
@@ -524,7 +540,8 @@ async function verify(f: Fixture, server: Server, scenario: Scenario, flavour: F
     const body: unknown = text === '' ? undefined : JSON.parse(text);
     try {
       // fetch decodes what it is sent; whether it was sent encoded as asked is in the header.
-      if (req.acceptEncoding !== undefined) assert(response.headers.get('content-encoding') === req.acceptEncoding, `not ${req.acceptEncoding}-encoded`);
+      if (req.acceptEncoding !== undefined)
+        assert(response.headers.get('content-encoding') === req.acceptEncoding, `not ${req.acceptEncoding}-encoded`);
       flavour.verify({ status: response.status, body, link: response.headers.get('link') }, req);
     } catch (error) {
       throw new Error(`${server.name} ${flavour.face} answered ${scenario.name} wrongly (${String(error)}): ${text.slice(0, 300)}`);
@@ -547,7 +564,14 @@ interface Result {
   kbPerRequest: number;
 }
 
-async function load(f: Fixture, server: Server, scenario: Scenario, flavour: Flavour, counter: { n: number }, round: number): Promise<Result> {
+async function load(
+  f: Fixture,
+  server: Server,
+  scenario: Scenario,
+  flavour: Flavour,
+  counter: { n: number },
+  round: number,
+): Promise<Result> {
   const run = (seconds: number) =>
     autocannon({
       url: server.origin,
@@ -566,7 +590,9 @@ async function load(f: Fixture, server: Server, scenario: Scenario, flavour: Fla
   const result = await run(scenario.slow ? duration * 3 : duration);
   const cpu = cpuSeconds(server) - cpuBefore;
   if (result.errors + result.timeouts + result.non2xx > 0) {
-    console.log(`  ${targetName(flavour)}: ${result.errors} errors, ${result.timeouts} timeouts, statuses ${JSON.stringify(result.statusCodeStats)}`);
+    console.log(
+      `  ${targetName(flavour)}: ${result.errors} errors, ${result.timeouts} timeouts, statuses ${JSON.stringify(result.statusCodeStats)}`,
+    );
   }
   await settle(server);
   return {
@@ -635,7 +661,9 @@ function table(results: Result[], list: Scenario[]): string {
           median(rows.map((r) => r.kbPerRequest)).toFixed(1),
           isBare ? rows.map((r) => Math.round(r.rps)).join(' / ') : ratios.map((r) => r.rps.toFixed(2)).join(' / '),
           '',
-        ].join(' | ').trim(),
+        ]
+          .join(' | ')
+          .trim(),
       );
     }
   }
@@ -645,7 +673,9 @@ function table(results: Result[], list: Scenario[]): string {
 const fixture = await prepareDatabase();
 console.log('building…');
 await new Promise<void>((resolve, reject) =>
-  spawn('npm', ['run', '-s', 'build:server'], { cwd: root, stdio: 'inherit' }).once('exit', (code) => (code === 0 ? resolve() : reject(new Error('build failed')))),
+  spawn('npm', ['run', '-s', 'build:server'], { cwd: root, stdio: 'inherit' }).once('exit', (code) =>
+    code === 0 ? resolve() : reject(new Error('build failed')),
+  ),
 );
 const nodeVersion = execFileSync(serverNode, ['--version'], { encoding: 'utf8' }).trim();
 const servers = { bare: await start('bare', 8401), ours: await start('ours', 8402) };
@@ -671,7 +701,9 @@ try {
       }
       for (const flavour of order) {
         await flavour.database?.before();
-        const result = await load(fixture, servers[flavour.server], scenario, flavour, counterOf(flavour), round).finally(() => flavour.database?.after());
+        const result = await load(fixture, servers[flavour.server], scenario, flavour, counterOf(flavour), round).finally(() =>
+          flavour.database?.after(),
+        );
         results.push(result);
         console.log(
           `round ${round}  ${scenario.name.padEnd(22)} ${result.target.padEnd(12)} ${Math.round(result.rps).toString().padStart(6)} req/s  ` +

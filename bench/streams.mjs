@@ -33,11 +33,15 @@ const server = spawn(process.execPath, ['--max-semi-space-size=16', 'dist/server
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-const token = (sub) => new SignJWT({ sub }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+const token = (sub) =>
+  new SignJWT({ sub }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
 const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
 
 for (let i = 0; i < 100; i++) {
-  const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+  const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+    (r) => r.ok,
+    () => false,
+  );
   if (ready) break;
   await new Promise((resolve) => setTimeout(resolve, 200));
 }
@@ -46,16 +50,19 @@ console.log(`idle RSS ${rssMb().toFixed(0)} MB`);
 /** Opens one stream and resolves once its first comment arrives; keeps every chunk it gets. */
 function openStream(authorization) {
   return new Promise((resolve, reject) => {
-    const request = http.get({ host: '127.0.0.1', port, path: '/api/tasks/events', agent, headers: { authorization, accept: 'text/event-stream' } }, (response) => {
-      if (response.statusCode !== 200) return reject(new Error(`status ${response.statusCode}`));
-      const stream = { response, text: '' };
-      response.setEncoding('utf8');
-      response.on('data', (chunk) => {
-        stream.text += chunk;
-        if (stream.text.length > 10_000) stream.text = stream.text.slice(-1_000);
-      });
-      response.once('data', () => resolve(stream));
-    });
+    const request = http.get(
+      { host: '127.0.0.1', port, path: '/api/tasks/events', agent, headers: { authorization, accept: 'text/event-stream' } },
+      (response) => {
+        if (response.statusCode !== 200) return reject(new Error(`status ${response.statusCode}`));
+        const stream = { response, text: '' };
+        response.setEncoding('utf8');
+        response.on('data', (chunk) => {
+          stream.text += chunk;
+          if (stream.text.length > 10_000) stream.text = stream.text.slice(-1_000);
+        });
+        response.once('data', () => resolve(stream));
+      },
+    );
     request.on('error', reject);
   });
 }

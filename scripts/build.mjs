@@ -34,7 +34,9 @@ function builtAt(path) {
 }
 
 async function buildServer() {
-  const sources = filesIn('src').filter((path) => path.endsWith('.ts')).sort();
+  const sources = filesIn('src')
+    .filter((path) => path.endsWith('.ts'))
+    .sort();
   // dist/.sources lists what the last build was made from: a file added or deleted since rebuilds too.
   const stamp = 'dist/.sources';
   const list = sources.join('\n');

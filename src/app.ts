@@ -131,7 +131,6 @@ export type App = FastifyInstance;
 
 const WEB_DIR = fileURLToPath(new URL('../web/dist', import.meta.url));
 
-
 export async function createApp(dependencies: AppDependencies): Promise<App> {
   const { config, prisma, logger, webDir = WEB_DIR } = dependencies;
   const { limits } = config.http;
@@ -221,7 +220,15 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
 
   useHealthRoutes(app, { readiness, metrics, metricsToken: config.observability.metricsToken });
   await useRestApi(app, { schema, authenticate, contextDependencies, metrics, events: { prisma, feed, streams } });
-  await useGraphQL(app, { schema, config: config.graphql, authenticate, contextDependencies, logger, metrics, maxBodyBytes: limits.maxBodyBytes });
+  await useGraphQL(app, {
+    schema,
+    config: config.graphql,
+    authenticate,
+    contextDependencies,
+    logger,
+    metrics,
+    maxBodyBytes: limits.maxBodyBytes,
+  });
   await useApiDocs(app, createOpenApiDocument(schema, version));
   await serveDirectory(app, { dir: webDir, prefix: '/', contentSecurityPolicy: pageCsp.web });
   answerWrongMethods(app, methodsByUrl);

@@ -18,7 +18,12 @@ const emptyAsUnset = (value: unknown) => (value === '' ? undefined : value);
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUnset, schema.optional());
 const withDefault = <T extends z.ZodType>(schema: T, value: z.output<T>) => z.preprocess(emptyAsUnset, schema.default(value as never));
 const commaList = (value: unknown) =>
-  typeof value === 'string' && value.trim() !== '' ? value.split(',').map((item) => item.trim()).filter(Boolean) : undefined;
+  typeof value === 'string' && value.trim() !== ''
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean)
+    : undefined;
 const origin = z.url({ protocol: /^https?$/ }).refine((url) => URL.canParse(url) && new URL(url).origin === url, {
   error: 'must be an origin: scheme://host[:port], no path or trailing slash',
 });
@@ -33,7 +38,9 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
 /** Seconds, or a number with s, m, h or d (`24h`), from 1 s to 366 days; in milliseconds. */
 const duration = z.string().transform((value, ctx) => {
   const match = /^(\d+)\s*(s|m|h|d)?$/.exec(value.trim());
-  const ms = match ? Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'] : 0;
+  const ms = match
+    ? Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd']
+    : 0;
   if (ms >= 1_000 && ms <= 366 * 86_400_000) return ms;
   ctx.addIssue({ code: 'custom', message: 'must be a duration from 1 s to 366 d: seconds, or a number with s, m, h or d (24h)' });
   return z.NEVER;
@@ -50,7 +57,13 @@ const envSchema = z.object({
   REQUIRE_IF_MATCH: withDefault(z.stringbool(), false),
   IDEMPOTENCY_KEY_TTL: withDefault(duration, 86_400_000),
   TASK_EVENTS_RETENTION: withDefault(duration, 86_400_000),
-  TASK_EVENTS_POLL_MS: withDefault(z.coerce.number().int().refine((ms) => ms === 0 || ms >= 50, { error: 'must be 0 (LISTEN) or at least 50' }), 0),
+  TASK_EVENTS_POLL_MS: withDefault(
+    z.coerce
+      .number()
+      .int()
+      .refine((ms) => ms === 0 || ms >= 50, { error: 'must be 0 (LISTEN) or at least 50' }),
+    0,
+  ),
   DATABASE_LISTEN_URL: optional(postgresUrl),
   MAX_STREAMS_PER_USER: withDefault(int(1, 1_000), 10),
   MAX_STREAMS: withDefault(int(1, 1_000_000), 1_000),
@@ -59,7 +72,10 @@ const envSchema = z.object({
   REDIS_URL: optional(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })),
   DATABASE_CONNECT_TIMEOUT_MS: withDefault(int(100), 5_000),
   DATABASE_STATEMENT_TIMEOUT_MS: withDefault(
-    z.coerce.number().int().refine((ms) => ms === 0 || ms >= 100, { error: 'must be 0 (off) or at least 100' }),
+    z.coerce
+      .number()
+      .int()
+      .refine((ms) => ms === 0 || ms >= 100, { error: 'must be 0 (off) or at least 100' }),
     10_000,
   ),
   DATABASE_MIGRATION_URL: optional(postgresUrl),
@@ -94,7 +110,13 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
   OTEL_SERVICE_NAME: withDefault(z.string(), 'task-gateway'),
   OTEL_SDK_DISABLED: withDefault(z.stringbool(), false),
-  OTEL_TRACES_SAMPLER_ARG: withDefault(z.coerce.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' }), 1),
+  OTEL_TRACES_SAMPLER_ARG: withDefault(
+    z.coerce
+      .number({ error: 'must be a number from 0 to 1' })
+      .min(0, { error: 'must be a number from 0 to 1' })
+      .max(1, { error: 'must be a number from 0 to 1' }),
+    1,
+  ),
 });
 
 /** The application's sections (each typed by the layer that uses it: ./app.ts composes them), and the process's own. */
@@ -137,9 +159,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   if (acceptHs256) {
     if (env.BETTER_AUTH_SECRET) authSecret = env.BETTER_AUTH_SECRET;
     else if (production) {
-      throw new EnvError(
-        'BETTER_AUTH_SECRET: required in production (or set AUTH_JWKS_URL to verify Better Auth JWTs by public key)',
-      );
+      throw new EnvError('BETTER_AUTH_SECRET: required in production (or set AUTH_JWKS_URL to verify Better Auth JWTs by public key)');
     } else authSecret = readOrCreateDevSecret();
   }
 

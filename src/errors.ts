@@ -40,7 +40,9 @@ export const ERROR_CODES = Object.keys(httpStatusByCode) as ErrorCode[];
 
 /** The generic code for each status (the first listed), for the 4xx errors Fastify or Node raise. */
 const codeByStatus = new Map<number, ErrorCode>(
-  Object.entries(httpStatusByCode).reverse().map(([code, status]) => [status, code as ErrorCode]),
+  Object.entries(httpStatusByCode)
+    .reverse()
+    .map(([code, status]) => [status, code as ErrorCode]),
 );
 
 export const INTERNAL_ERROR_MESSAGE = 'Internal server error';

@@ -32,7 +32,8 @@ const logger = createLogger(env.observability.logLevel, terminalDestination(env.
 process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
 // Before the database and the app: their first query and request are traced already.
 const tracing = await startTracing(env.observability.tracing);
-if (tracing) logger.info({ endpoint: env.observability.tracing.endpoint, serviceName: env.observability.tracing.serviceName }, 'tracing on');
+if (tracing)
+  logger.info({ endpoint: env.observability.tracing.endpoint, serviceName: env.observability.tracing.serviceName }, 'tracing on');
 
 // What the signal handler needs to see; filled in as start-up gets there.
 const life: { stopping: boolean; database?: Database; readiness?: Readiness; app?: App; migrating?: Promise<void> } = { stopping: false };

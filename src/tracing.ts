@@ -41,14 +41,15 @@ let tracer: Tracer | undefined;
  */
 export async function startTracing(config: TracingConfig, spanProcessor?: SpanProcessor): Promise<Tracing | undefined> {
   if (config.endpoint === undefined) return undefined;
-  const [sdk, { AsyncLocalStorageContextManager }, core, resources, { FastifyOtelInstrumentation }, { PrismaInstrumentation }] = await Promise.all([
-    import('@opentelemetry/sdk-trace'),
-    import('@opentelemetry/context-async-hooks'),
-    import('@opentelemetry/core'),
-    import('@opentelemetry/resources'),
-    import('@fastify/otel'),
-    import('@prisma/instrumentation'),
-  ]);
+  const [sdk, { AsyncLocalStorageContextManager }, core, resources, { FastifyOtelInstrumentation }, { PrismaInstrumentation }] =
+    await Promise.all([
+      import('@opentelemetry/sdk-trace'),
+      import('@opentelemetry/context-async-hooks'),
+      import('@opentelemetry/core'),
+      import('@opentelemetry/resources'),
+      import('@fastify/otel'),
+      import('@prisma/instrumentation'),
+    ]);
   let processor = spanProcessor;
   if (!processor) {
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
@@ -56,7 +57,9 @@ export async function startTracing(config: TracingConfig, spanProcessor?: SpanPr
     processor = new sdk.BatchSpanProcessor({ exporter: new OTLPTraceExporter() });
   }
   const provider = new sdk.TracerProvider({
-    resource: resources.defaultResource().merge(resources.resourceFromAttributes({ 'service.name': config.serviceName, 'service.version': version })),
+    resource: resources
+      .defaultResource()
+      .merge(resources.resourceFromAttributes({ 'service.name': config.serviceName, 'service.version': version })),
     spanProcessors: [processor],
     // A caller's decision (traceparent's sampled flag) is followed; new traces are kept at the configured ratio.
     sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(config.sampleRatio) }),
@@ -138,7 +141,9 @@ export function useOperationSpans(): Plugin<{ req: FastifyRequest }> | false {
     onExecute({ args, executeFn, setExecuteFn }) {
       const request = args.contextValue.req;
       const operation = getOperationAST(args.document as DocumentNode, args.operationName as string | null | undefined);
-      setExecuteFn((executionArgs) => inOperationSpan(request, operation?.operation ?? 'query', operation?.name?.value, (): unknown => executeFn(executionArgs)));
+      setExecuteFn((executionArgs) =>
+        inOperationSpan(request, operation?.operation ?? 'query', operation?.name?.value, (): unknown => executeFn(executionArgs)),
+      );
     },
   };
 }

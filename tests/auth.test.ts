@@ -73,16 +73,15 @@ describe('bearer tokens', () => {
     ['an unsigned token (alg None)', () => Promise.resolve(unsignedToken({ alg: 'None' }, { sub, exp: now() + 60 }))],
     [
       'a token signed with HS512 and the right secret',
-      () =>
-        new SignJWT({ sub })
-          .setProtectedHeader({ alg: 'HS512' })
-          .setExpirationTime('5m')
-          .sign(new TextEncoder().encode(TEST_SECRET)),
+      () => new SignJWT({ sub }).setProtectedHeader({ alg: 'HS512' }).setExpirationTime('5m').sign(new TextEncoder().encode(TEST_SECRET)),
     ],
-    ['a tampered payload', async () => {
-      const [header, , signature] = (await signToken({ sub: 'mallory' })).split('.');
-      return `${header}.${base64url.encode(JSON.stringify({ sub: 'alice', exp: now() + 60 }))}.${signature}`;
-    }],
+    [
+      'a tampered payload',
+      async () => {
+        const [header, , signature] = (await signToken({ sub: 'mallory' })).split('.');
+        return `${header}.${base64url.encode(JSON.stringify({ sub: 'alice', exp: now() + 60 }))}.${signature}`;
+      },
+    ],
     ['an oversized token', async () => `${await signToken({ sub })}${'A'.repeat(9000)}`],
   ];
 
@@ -126,11 +125,21 @@ describe('bearer tokens', () => {
   test('subs that differ in any character are different users, up to 255 bytes of UTF-8', async ({ api }) => {
     const suffix = randomUUID().slice(0, 8);
     // U+FFFD is a real character: the user whose id holds it is not the one an unpaired surrogate would have been.
-    const subs = [`v${suffix}\uFFFD`, `v${suffix}`, `V${suffix}`, `v${suffix} `, `${suffix}${'é'.repeat(123)}`.slice(0, 127), `${suffix}${'x'.repeat(247)}`];
+    const subs = [
+      `v${suffix}\uFFFD`,
+      `v${suffix}`,
+      `V${suffix}`,
+      `v${suffix} `,
+      `${suffix}${'é'.repeat(123)}`.slice(0, 127),
+      `${suffix}${'x'.repeat(247)}`,
+    ];
     expect(Buffer.byteLength(subs[5] ?? '')).toBe(255);
 
     for (const [index, sub] of subs.entries()) {
-      const created = await api.request('POST', '/api/tasks', { headers: { authorization: `Bearer ${await signToken({ sub })}` }, body: { title: `#${index}` } });
+      const created = await api.request('POST', '/api/tasks', {
+        headers: { authorization: `Bearer ${await signToken({ sub })}` },
+        body: { title: `#${index}` },
+      });
       expect(created.status).toBe(201);
       expect(created.body.user_id).toBe(sub);
     }

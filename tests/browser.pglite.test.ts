@@ -178,7 +178,9 @@ describe('the web page, live', () => {
         body: JSON.stringify({ title: 'After the restart' }),
       });
       expect(created.status).toBe(201);
-      await expect.poll(() => two.page.locator('li .title').allTextContents(), { timeout: 15_000 }).toEqual(['After the restart', 'Seen everywhere']);
+      await expect
+        .poll(() => two.page.locator('li .title').allTextContents(), { timeout: 15_000 })
+        .toEqual(['After the restart', 'Seen everywhere']);
       await screenshot(two.page, 'web-6-live-after-restart');
     } finally {
       await second.close();

@@ -24,7 +24,13 @@ describe('generated artifacts', () => {
 
     expect(outputs.map((o) => o.filename)).toEqual(['web/src/generated/graphql.ts']);
     expect(readFileSync(join(root, 'web/src/generated/graphql.ts'), 'utf8')).toBe(outputs[0]?.content);
-    for (const hook of ['useTasksQuery', 'useCreateTaskMutation', 'useSetTaskCompletedMutation', 'useRenameTaskMutation', 'useDeleteTaskMutation']) {
+    for (const hook of [
+      'useTasksQuery',
+      'useCreateTaskMutation',
+      'useSetTaskCompletedMutation',
+      'useRenameTaskMutation',
+      'useDeleteTaskMutation',
+    ]) {
       expect(outputs[0]?.content).toContain(`export function ${hook}(`);
     }
   });

@@ -105,7 +105,11 @@ describe('compression', () => {
       await bob.request('POST', '/api/tasks', { body: { title: 'x'.repeat(500) } });
       await bob.request('POST', '/api/tasks', { body: { title: 'y'.repeat(500) } });
       await bob.request('POST', '/api/tasks', { body: { title: 'z'.repeat(500) } });
-      const response = await off.app.inject({ method: 'GET', url: '/api/tasks', headers: { authorization: `Bearer ${bob.token}`, 'accept-encoding': 'br, gzip' } });
+      const response = await off.app.inject({
+        method: 'GET',
+        url: '/api/tasks',
+        headers: { authorization: `Bearer ${bob.token}`, 'accept-encoding': 'br, gzip' },
+      });
       expect(response.statusCode).toBe(200);
       expect(response.rawPayload.length).toBeGreaterThan(1024);
       expect(response.headers['content-encoding']).toBeUndefined();

@@ -67,7 +67,14 @@ describe('ETags on one task', () => {
 
     expect((await bob.request('GET', `/api/tasks/${id}`, { headers: { 'if-none-match': etag } })).status).toBe(403);
     expect((await bob.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': etag } })).status).toBe(403);
-    expect((await alice.request('PATCH', '/api/tasks/00000000-0000-4000-8000-000000000000', { body: { completed: true }, headers: { 'if-match': '"v1"' } })).status).toBe(404);
+    expect(
+      (
+        await alice.request('PATCH', '/api/tasks/00000000-0000-4000-8000-000000000000', {
+          body: { completed: true },
+          headers: { 'if-match': '"v1"' },
+        })
+      ).status,
+    ).toBe(404);
     const malformed = await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': 'v1' } });
     expect(malformed.status).toBe(400);
     expect(malformed.body.detail).toMatch(/If-Match/);
@@ -82,7 +89,9 @@ describe('versions move with every update', () => {
     await api.database.prisma.$executeRaw`UPDATE tasks SET title = 'by hand' WHERE id = ${id}::uuid`;
 
     expect((await alice.request('GET', `/api/tasks/${id}`)).headers.get('etag')).toBe('"v2"');
-    expect((await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': etag } })).status).toBe(412);
+    expect((await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': etag } })).status).toBe(
+      412,
+    );
   });
 });
 
@@ -92,7 +101,11 @@ describe('If-Match', () => {
     const { id, etag } = await created(alice, 'original');
     await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true } });
 
-    for (const [method, body] of [['PATCH', { completed: false }], ['PUT', { title: 'overwritten' }], ['DELETE', undefined]] as const) {
+    for (const [method, body] of [
+      ['PATCH', { completed: false }],
+      ['PUT', { title: 'overwritten' }],
+      ['DELETE', undefined],
+    ] as const) {
       const stale = await alice.request(method, `/api/tasks/${id}`, { body, headers: { 'if-match': etag } });
       expect(stale.status, method).toBe(412);
       expect(stale.body).toEqual({ detail: expect.stringMatching(/changed since you read it/), code: 'PRECONDITION_FAILED' });
@@ -114,7 +127,9 @@ describe('If-Match', () => {
     const any = await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: false }, headers: { 'if-match': '*' } });
     expect(any.headers.get('etag')).toBe('"v4"');
     // Weak tags never match If-Match (strong comparison).
-    expect((await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': 'W/"v4"' } })).status).toBe(412);
+    expect(
+      (await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': 'W/"v4"' } })).status,
+    ).toBe(412);
     expect((await alice.request('DELETE', `/api/tasks/${id}`, { headers: { 'if-match': '"v4"' } })).status).toBe(204);
     expect((await alice.request('GET', `/api/tasks/${id}`)).status).toBe(404);
   });
@@ -123,8 +138,12 @@ describe('If-Match', () => {
     const alice = await api.user('alice');
     const { id } = await created(alice);
 
-    expect((await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': '"v01"' } })).status).toBe(412);
-    expect((await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': '"a,b", "v1"' } })).status).toBe(200);
+    expect((await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': '"v01"' } })).status).toBe(
+      412,
+    );
+    expect(
+      (await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': '"a,b", "v1"' } })).status,
+    ).toBe(200);
     // A malformed If-None-Match is ignored (the answer is the task), a malformed If-Match refused.
     expect((await alice.request('GET', `/api/tasks/${id}`, { headers: { 'if-none-match': 'v2' } })).status).toBe(200);
   });
@@ -148,14 +167,20 @@ describe('If-Match', () => {
       const carol = await strict.user('carol');
       const { id, etag } = await created(carol);
 
-      for (const [method, body] of [['PATCH', { completed: true }], ['PUT', { title: 'x' }], ['DELETE', undefined]] as const) {
+      for (const [method, body] of [
+        ['PATCH', { completed: true }],
+        ['PUT', { title: 'x' }],
+        ['DELETE', undefined],
+      ] as const) {
         const refused = await carol.request(method, `/api/tasks/${id}`, { body });
         expect(refused.status, method).toBe(428);
         expect(refused.body.detail).toMatch(/requires If-Match/);
       }
       const viaGraphQL = await carol.graphql(`mutation { renameTask(id: "${id}", title: "x") { id } }`);
       expect(viaGraphQL.body.errors[0].extensions.code).toBe('PRECONDITION_REQUIRED');
-      expect((await carol.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': etag } })).status).toBe(200);
+      expect((await carol.request('PATCH', `/api/tasks/${id}`, { body: { completed: true }, headers: { 'if-match': etag } })).status).toBe(
+        200,
+      );
       const withVersion = await carol.graphql(`mutation { renameTask(id: "${id}", title: "y", expectedVersion: 2) { version } }`);
       expect(withVersion.body).toEqual({ data: { renameTask: { version: 3 } } });
       // The id, the task's owner and its existence are checked first.
@@ -185,7 +210,9 @@ describe('expectedVersion on GraphQL', () => {
       const refused = await alice.graphql(`mutation { ${mutation} }`);
       expect(refused.body).toMatchObject({ data: null, errors: [{ extensions: { code: 'PRECONDITION_FAILED' } }] });
     }
-    expect((await alice.graphql(`{ task(id: "${id}") { title version } }`)).body).toEqual({ data: { task: { title: 'before', version: 1 } } });
+    expect((await alice.graphql(`{ task(id: "${id}") { title version } }`)).body).toEqual({
+      data: { task: { title: 'before', version: 1 } },
+    });
 
     const renamed = await alice.graphql(`mutation { renameTask(id: "${id}", title: "after", expectedVersion: 1) { title version } }`);
     expect(renamed.body).toEqual({ data: { renameTask: { title: 'after', version: 2 } } });
@@ -196,7 +223,8 @@ describe('expectedVersion on GraphQL', () => {
   test('two concurrent toggles with the same expectedVersion: exactly one wins', async () => {
     const alice = await api.user('alice');
     const { id } = await created(alice);
-    const toggle = (completed: boolean) => alice.graphql(`mutation { setTaskCompleted(id: "${id}", completed: ${completed}, expectedVersion: 1) { version } }`);
+    const toggle = (completed: boolean) =>
+      alice.graphql(`mutation { setTaskCompleted(id: "${id}", completed: ${completed}, expectedVersion: 1) { version } }`);
 
     const answers = await Promise.all([toggle(true), toggle(false)]);
 

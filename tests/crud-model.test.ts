@@ -37,7 +37,15 @@ function expectedTitle(raw: string): string | null {
 const titles = fc.oneof(
   fc.string({ minLength: 1, maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
-  fc.constantFrom('', '   ', 'a\u0000b', 'x\uD800', '😀'.repeat(MAX_TITLE_LENGTH), '😀'.repeat(MAX_TITLE_LENGTH + 1), ` ${'é'.repeat(MAX_TITLE_LENGTH)} `),
+  fc.constantFrom(
+    '',
+    '   ',
+    'a\u0000b',
+    'x\uD800',
+    '😀'.repeat(MAX_TITLE_LENGTH),
+    '😀'.repeat(MAX_TITLE_LENGTH + 1),
+    ` ${'é'.repeat(MAX_TITLE_LENGTH)} `,
+  ),
 );
 
 /** Picks a task id: usually one that exists or existed, sometimes one nobody ever had. */
@@ -67,7 +75,10 @@ function expectTask(body: unknown, id: string, task: ModelTask, userId: string) 
 }
 
 class CreateCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly user: number, readonly title: string) {}
+  constructor(
+    readonly user: number,
+    readonly title: string,
+  ) {}
   check = () => true;
   async run(model: Model, real: Real) {
     const response = await userAt(real, this.user).request('POST', '/api/tasks', { body: { title: this.title } });
@@ -87,7 +98,10 @@ class CreateCommand implements fc.AsyncCommand<Model, Real> {
 }
 
 class ListCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly user: number, readonly viaGraphQL: boolean) {}
+  constructor(
+    readonly user: number,
+    readonly viaGraphQL: boolean,
+  ) {}
   check = () => true;
   async run(model: Model, real: Real) {
     const user = userAt(real, this.user);
@@ -96,13 +110,21 @@ class ListCommand implements fc.AsyncCommand<Model, Real> {
       : await user.request('GET', '/api/tasks');
     expectNo5xx(response);
     expect(response.status).toBe(200);
-    type Listed = { id: string; title: string; completed: boolean; user_id?: string; userId?: string; created_at?: string; createdAt?: string };
+    type Listed = {
+      id: string;
+      title: string;
+      completed: boolean;
+      user_id?: string;
+      userId?: string;
+      created_at?: string;
+      createdAt?: string;
+    };
     const listed = (this.viaGraphQL ? response.body.data.tasks : response.body) as Listed[];
     const own = [...model.tasks].filter(([, t]) => t.owner === this.user);
     const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
-    expect(
-      listed.map((t) => ({ id: t.id, title: t.title, completed: t.completed, owner: t.user_id ?? t.userId })).sort(byId),
-    ).toEqual(own.map(([id, t]) => ({ id, title: t.title, completed: t.completed, owner: user.id })).sort(byId));
+    expect(listed.map((t) => ({ id: t.id, title: t.title, completed: t.completed, owner: t.user_id ?? t.userId })).sort(byId)).toEqual(
+      own.map(([id, t]) => ({ id, title: t.title, completed: t.completed, owner: user.id })).sort(byId),
+    );
     // Newest first: created_at never increases down the list.
     const created = listed.map((t) => Date.parse(t.created_at ?? t.createdAt ?? ''));
     expect(created).toEqual([...created].sort((a, b) => b - a));
@@ -111,7 +133,10 @@ class ListCommand implements fc.AsyncCommand<Model, Real> {
 }
 
 class GetCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly user: number, readonly pick: number) {}
+  constructor(
+    readonly user: number,
+    readonly pick: number,
+  ) {}
   check = () => true;
   async run(model: Model, real: Real) {
     const id = pickId(model, this.pick);
@@ -125,7 +150,11 @@ class GetCommand implements fc.AsyncCommand<Model, Real> {
 }
 
 class ToggleCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly user: number, readonly pick: number, readonly completed: boolean) {}
+  constructor(
+    readonly user: number,
+    readonly pick: number,
+    readonly completed: boolean,
+  ) {}
   check = () => true;
   async run(model: Model, real: Real) {
     const id = pickId(model, this.pick);
@@ -142,7 +171,11 @@ class ToggleCommand implements fc.AsyncCommand<Model, Real> {
 }
 
 class RenameCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly user: number, readonly pick: number, readonly title: string) {}
+  constructor(
+    readonly user: number,
+    readonly pick: number,
+    readonly title: string,
+  ) {}
   check = () => true;
   async run(model: Model, real: Real) {
     const id = pickId(model, this.pick);
@@ -164,7 +197,11 @@ class RenameCommand implements fc.AsyncCommand<Model, Real> {
 }
 
 class DeleteCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly user: number, readonly pick: number, readonly viaGraphQL: boolean) {}
+  constructor(
+    readonly user: number,
+    readonly pick: number,
+    readonly viaGraphQL: boolean,
+  ) {}
   check = () => true;
   async run(model: Model, real: Real) {
     const id = pickId(model, this.pick);

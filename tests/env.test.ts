@@ -7,7 +7,10 @@ describe('the environment', () => {
   test('the defaults serve on 127.0.0.1:8000 with the embedded database and migrations on start', () => {
     const env = loadEnv({ BETTER_AUTH_SECRET: SECRET });
 
-    expect(env).toMatchObject({ http: { host: '127.0.0.1', port: 8000 }, database: { pgliteDataDir: '.data/pglite', migrateOnStart: true } });
+    expect(env).toMatchObject({
+      http: { host: '127.0.0.1', port: 8000 },
+      database: { pgliteDataDir: '.data/pglite', migrateOnStart: true },
+    });
     expect(env.database.url).toBeUndefined();
     expect(env.auth).toEqual({ hs256: { secret: SECRET, issuer: undefined, audience: undefined, type: undefined }, jwks: undefined });
   });
@@ -39,14 +42,30 @@ describe('the environment', () => {
   });
 
   test.for([
-    ['a symmetric algorithm on the public-key path', { AUTH_JWKS_URL: 'https://a.example/jwks', AUTH_JWT_ALGORITHMS: 'HS256' }, 'AUTH_JWT_ALGORITHMS'],
+    [
+      'a symmetric algorithm on the public-key path',
+      { AUTH_JWKS_URL: 'https://a.example/jwks', AUTH_JWT_ALGORITHMS: 'HS256' },
+      'AUTH_JWT_ALGORITHMS',
+    ],
     ['"none" on the public-key path', { AUTH_JWKS_URL: 'https://a.example/jwks', AUTH_JWT_ALGORITHMS: 'none' }, 'AUTH_JWT_ALGORITHMS'],
     ['a secret of 31 bytes', { BETTER_AUTH_SECRET: 'x'.repeat(31) }, 'BETTER_AUTH_SECRET: must be at least 32 bytes'],
     ['production without any way to verify tokens', { NODE_ENV: 'production' }, 'BETTER_AUTH_SECRET: required in production'],
-    ['production with the shared-secret path on but no secret', { NODE_ENV: 'production', AUTH_JWKS_URL: 'https://a.example/jwks', AUTH_ACCEPT_HS256: 'true' }, 'BETTER_AUTH_SECRET'],
+    [
+      'production with the shared-secret path on but no secret',
+      { NODE_ENV: 'production', AUTH_JWKS_URL: 'https://a.example/jwks', AUTH_ACCEPT_HS256: 'true' },
+      'BETTER_AUTH_SECRET',
+    ],
     ['a JWKS URL that is not http(s)', { AUTH_JWKS_URL: 'file:///etc/passwd' }, 'AUTH_JWKS_URL'],
-    ['a plain-http JWKS URL in production', { NODE_ENV: 'production', AUTH_JWKS_URL: 'http://auth.example.com/api/auth/jwks' }, 'AUTH_JWKS_URL: must be https in production'],
-    ['the shared-secret path off with no JWKS URL', { BETTER_AUTH_SECRET: SECRET, AUTH_ACCEPT_HS256: 'false' }, 'AUTH_ACCEPT_HS256: false leaves no way to verify tokens'],
+    [
+      'a plain-http JWKS URL in production',
+      { NODE_ENV: 'production', AUTH_JWKS_URL: 'http://auth.example.com/api/auth/jwks' },
+      'AUTH_JWKS_URL: must be https in production',
+    ],
+    [
+      'the shared-secret path off with no JWKS URL',
+      { BETTER_AUTH_SECRET: SECRET, AUTH_ACCEPT_HS256: 'false' },
+      'AUTH_ACCEPT_HS256: false leaves no way to verify tokens',
+    ],
     ['a shutdown grace of 0', { BETTER_AUTH_SECRET: SECRET, SHUTDOWN_GRACE_MS: '0' }, 'SHUTDOWN_GRACE_MS: must be at least 100'],
     ['a CORS origin with a path', { BETTER_AUTH_SECRET: SECRET, CORS_ORIGINS: 'https://app.example.com/' }, 'CORS_ORIGINS'],
     ['a wildcard CORS origin', { BETTER_AUTH_SECRET: SECRET, CORS_ORIGINS: '*' }, 'CORS_ORIGINS'],
@@ -62,7 +81,9 @@ describe('the environment', () => {
   });
 
   test('a plain-http JWKS URL is fine in development, and for localhost in production', () => {
-    expect(loadEnv({ AUTH_JWKS_URL: 'http://auth.internal:3000/api/auth/jwks' }).auth.jwks?.url.href).toBe('http://auth.internal:3000/api/auth/jwks');
+    expect(loadEnv({ AUTH_JWKS_URL: 'http://auth.internal:3000/api/auth/jwks' }).auth.jwks?.url.href).toBe(
+      'http://auth.internal:3000/api/auth/jwks',
+    );
     for (const host of ['localhost', '127.0.0.1', '[::1]']) {
       expect(loadEnv({ NODE_ENV: 'production', AUTH_JWKS_URL: `http://${host}:3000/api/auth/jwks` }).auth.jwks?.url.hostname).toBe(host);
     }

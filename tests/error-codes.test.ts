@@ -75,12 +75,19 @@ describe('REST and every other non-GraphQL answer carries its code', () => {
   });
 
   test('415 for a body that is not JSON', async () => {
-    const response = await alice.request('POST', '/api/tasks', { rawBody: 'title=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const response = await alice.request('POST', '/api/tasks', {
+      rawBody: 'title=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expectCode(response, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
   test('422 for malformed JSON, and for an argument of the wrong type', async () => {
-    expectCode(await alice.request('POST', '/api/tasks', { rawBody: '{"title": ', headers: { 'content-type': 'application/json' } }), 422, 'UNPROCESSABLE_ENTITY');
+    expectCode(
+      await alice.request('POST', '/api/tasks', { rawBody: '{"title": ', headers: { 'content-type': 'application/json' } }),
+      422,
+      'UNPROCESSABLE_ENTITY',
+    );
     expectCode(await alice.request('POST', '/api/tasks', { body: { title: 42 } }), 422, 'UNPROCESSABLE_ENTITY');
   });
 
@@ -119,14 +126,20 @@ describe('REST and every other non-GraphQL answer carries its code', () => {
   test('409 for an Idempotency-Key whose first request is still running', async () => {
     const dave = await api.user('dave');
     const headers = { 'idempotency-key': randomUUID() };
-    const answers = await Promise.all(Array.from({ length: 10 }, () => dave.request('POST', '/api/tasks', { body: { title: 'raced' }, headers })));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => dave.request('POST', '/api/tasks', { body: { title: 'raced' }, headers })),
+    );
     // Which of them overlap is up to the scheduler; each one that did is this 409.
     for (const answer of answers.filter((a) => a.status !== 201)) expectCode(answer, 409, 'IDEMPOTENCY_KEY_IN_PROGRESS');
   });
 
   test('412 for an If-Match naming another version, 428 for none where it is required', async () => {
     const task = (await alice.request('POST', '/api/tasks', { body: { title: 'versioned' } })).body;
-    expectCode(await alice.request('PATCH', `/api/tasks/${task.id}`, { body: { completed: true }, headers: { 'if-match': '"v99"' } }), 412, 'PRECONDITION_FAILED');
+    expectCode(
+      await alice.request('PATCH', `/api/tasks/${task.id}`, { body: { completed: true }, headers: { 'if-match': '"v99"' } }),
+      412,
+      'PRECONDITION_FAILED',
+    );
     const erin = await strict.user('erin');
     const own = (await erin.request('POST', '/api/tasks', { body: { title: 'strict' } })).body;
     expectCode(await erin.request('PATCH', `/api/tasks/${own.id}`, { body: { completed: true } }), 428, 'PRECONDITION_REQUIRED');
@@ -158,8 +171,13 @@ describe('REST and every other non-GraphQL answer carries its code', () => {
     const impatient = await createTestApp({ database: api.database, limits: { headersTimeoutMs: 300, requestTimeoutMs: 600 } });
     try {
       const origin = await impatient.listen();
-      expect(parseRaw(await rawExchange(origin, 'NOT A REQUEST LINE\r\n\r\n'))).toEqual({ status: 400, body: { detail: 'Bad Request', code: 'BAD_USER_INPUT' } });
-      expect(parseRaw(await rawExchange(origin, `GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`))).toEqual({
+      expect(parseRaw(await rawExchange(origin, 'NOT A REQUEST LINE\r\n\r\n'))).toEqual({
+        status: 400,
+        body: { detail: 'Bad Request', code: 'BAD_USER_INPUT' },
+      });
+      expect(
+        parseRaw(await rawExchange(origin, `GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)),
+      ).toEqual({
         status: 431,
         body: { detail: 'Request header fields too large', code: 'HEADERS_TOO_LARGE' },
       });

@@ -98,12 +98,17 @@ describe('a database that is out of space (SQLSTATE class 53)', () => {
     await database.prisma.$executeRawUnsafe(`
       CREATE OR REPLACE FUNCTION refuse_writes() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = '${sqlstate}'; END $$`);
-    await database.prisma.$executeRawUnsafe('CREATE TRIGGER refuse_writes BEFORE INSERT ON tasks FOR EACH ROW EXECUTE FUNCTION refuse_writes()');
+    await database.prisma.$executeRawUnsafe(
+      'CREATE TRIGGER refuse_writes BEFORE INSERT ON tasks FOR EACH ROW EXECUTE FUNCTION refuse_writes()',
+    );
     try {
       const { app, lines, authorization } = await appOn(database);
 
       const rest = await send(app, 'POST', '/api/tasks', { headers: { authorization }, body: { title: 'no room' } });
-      const graphql = await send(app, 'POST', '/graphql', { headers: { authorization }, body: { query: 'mutation { createTask(title: "no room") { id } }' } });
+      const graphql = await send(app, 'POST', '/graphql', {
+        headers: { authorization },
+        body: { query: 'mutation { createTask(title: "no room") { id } }' },
+      });
 
       expect(rest.status).toBe(503);
       expect(rest.headers.get('retry-after')).toBe('5');

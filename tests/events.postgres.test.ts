@@ -89,7 +89,10 @@ describe('the change stream across instances', () => {
     const seen: SseEvent[] = [];
     while (seen.length < 30) seen.push((await first.next(5_000)) as SseEvent);
     first.close();
-    const resumed = await openSse(`${two.url}/api/tasks/events`, { authorization: bob.headers.authorization, 'last-event-id': seen.at(-1)?.id ?? '' });
+    const resumed = await openSse(`${two.url}/api/tasks/events`, {
+      authorization: bob.headers.authorization,
+      'last-event-id': seen.at(-1)?.id ?? '',
+    });
     await writes;
     while (seen.length < 100) seen.push((await resumed.next(5_000)) as SseEvent);
     await expect(resumed.next(300)).rejects.toThrow('no event in time');
@@ -100,7 +103,7 @@ describe('the change stream across instances', () => {
     expect(new Set(ids).size).toBe(100);
   });
 
-  test("the LISTEN connection killed by the database: nothing is lost, and it comes back", async () => {
+  test('the LISTEN connection killed by the database: nothing is lost, and it comes back', async () => {
     const carol = await user();
     const stream = await openSse(`${one.url}/api/tasks/events`, { authorization: carol.headers.authorization });
     try {

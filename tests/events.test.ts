@@ -21,8 +21,10 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
-const events = (path = '/api/tasks/events', headers: Record<string, string> = {}) => (token: string) =>
-  openSse(`${origin}${path}`, { ...auth(token), ...headers });
+const events =
+  (path = '/api/tasks/events', headers: Record<string, string> = {}) =>
+  (token: string) =>
+    openSse(`${origin}${path}`, { ...auth(token), ...headers });
 const tasks = (event: SseEvent) => JSON.parse(event.data) as Record<string, unknown>;
 
 describe('GET /api/tasks/events', () => {
@@ -204,7 +206,8 @@ describe('places and wake-ups are kept in the database, for every instance', () 
       const quinn = await polling.user('quinn');
       const stream = await openSse(`${url}/api/tasks/events`, auth(quinn.token));
       const written: string[] = [];
-      for (let i = 0; i < 5; i++) written.push((await quinn.request('POST', '/api/tasks', { body: { title: `polled ${i}` } })).body.id as string);
+      for (let i = 0; i < 5; i++)
+        written.push((await quinn.request('POST', '/api/tasks', { body: { title: `polled ${i}` } })).body.id as string);
       await quinn.request('PATCH', `/api/tasks/${written[0]}`, { body: { completed: true } });
       const received = [];
       for (let i = 0; i < 6; i++) received.push(tasks((await stream.next(2_000)) as SseEvent).id);
@@ -226,7 +229,9 @@ describe('places and wake-ups are kept in the database, for every instance', () 
     const [first] = await api.database.prisma.$queryRaw<{ id: bigint }[]>`SELECT min(id) AS id FROM task_events WHERE user_id = ${olga.id}`;
     const socket = connect(Number(new URL(origin).port), '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write(`GET /api/tasks/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${olga.token}\r\nLast-Event-ID: ${String(first?.id)}\r\n\r\n`);
+    socket.write(
+      `GET /api/tasks/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${olga.token}\r\nLast-Event-ID: ${String(first?.id)}\r\n\r\n`,
+    );
     socket.pause();
     // The server stops writing once 256 KiB wait for this client: nothing more is read from the log.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -277,10 +282,11 @@ describe('streams in the log and the metrics', () => {
 
 /** How many stream places the user holds, across instances. */
 async function countPlaces(userId: string): Promise<number> {
-  const [row] = await api.database.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM task_event_streams WHERE user_id = ${userId}`;
+  const [row] = await api.database.prisma.$queryRaw<
+    { n: number }[]
+  >`SELECT count(*)::int AS n FROM task_event_streams WHERE user_id = ${userId}`;
   return row?.n ?? -1;
 }
-
 
 /** The payloads of the change log's wake-ups, heard on a connection of the test's own. */
 async function listenForWakeUps(source: ListenSource): Promise<string[] & { stop(): Promise<void> }> {
@@ -316,7 +322,10 @@ describe('subscription taskEvents (GraphQL over SSE)', () => {
       await ida.request('PATCH', `/api/tasks/${created.body.id}`, { body: { completed: true } });
       const first = JSON.parse(((await stream.next()) as SseEvent).data);
       const second = JSON.parse(((await stream.next()) as SseEvent).data);
-      expect(first.data.taskEvents).toMatchObject({ kind: 'CREATED', task: { id: created.body.id, title: 'via graphql', completed: false, version: 1 } });
+      expect(first.data.taskEvents).toMatchObject({
+        kind: 'CREATED',
+        task: { id: created.body.id, title: 'via graphql', completed: false, version: 1 },
+      });
       expect(second.data.taskEvents).toMatchObject({ kind: 'UPDATED', task: { completed: true, version: 2 } });
       stream.close();
 
@@ -353,7 +362,10 @@ describe('streams are per user (fast-check)', () => {
     const fc = (await import('fast-check')).default;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ user: fc.integer({ min: 0, max: 2 }), action: fc.constantFrom('create', 'toggle', 'delete') }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.record({ user: fc.integer({ min: 0, max: 2 }), action: fc.constantFrom('create', 'toggle', 'delete') }), {
+          minLength: 1,
+          maxLength: 12,
+        }),
         async (writes) => {
           const users = await Promise.all([0, 1, 2].map(() => api.user('prop')));
           const streams = await Promise.all(users.map((u) => events()(u.token)));

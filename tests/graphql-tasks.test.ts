@@ -8,7 +8,14 @@ async function createTask(user: TestUser, title = 'Buy milk') {
     title,
   });
   expect(response.body.errors).toBeUndefined();
-  return response.body.data.createTask as { id: string; title: string; completed: boolean; userId: string; createdAt: string; updatedAt: string };
+  return response.body.data.createTask as {
+    id: string;
+    title: string;
+    completed: boolean;
+    userId: string;
+    createdAt: string;
+    updatedAt: string;
+  };
 }
 
 function expectError(response: ApiResponse, code: string, message: string) {
@@ -27,7 +34,12 @@ describe('GraphQL tasks', () => {
 
     expect(response.status).toBe(200);
     expect(response.body).toEqual({
-      data: { tasks: [{ title: 'second', userId: alice.id }, { title: 'first', userId: alice.id }] },
+      data: {
+        tasks: [
+          { title: 'second', userId: alice.id },
+          { title: 'first', userId: alice.id },
+        ],
+      },
     });
   });
 
@@ -49,10 +61,9 @@ describe('GraphQL tasks', () => {
   test('setTaskCompleted and renameTask change the task', async ({ alice }) => {
     const created = await createTask(alice);
 
-    const completed = await alice.graphql(
-      `mutation($id: ID!) { setTaskCompleted(id: $id, completed: true) { completed title } }`,
-      { id: created.id },
-    );
+    const completed = await alice.graphql(`mutation($id: ID!) { setTaskCompleted(id: $id, completed: true) { completed title } }`, {
+      id: created.id,
+    });
     const renamed = await alice.graphql(`mutation($id: ID!) { renameTask(id: $id, title: " Oat milk ") { completed title } }`, {
       id: created.id,
     });
@@ -155,7 +166,9 @@ describe('GraphQL execution (compiled with graphql-jit) returns what graphql-js 
   test('an omitted variable named like an Object.prototype member is null, not a function', async ({ alice }) => {
     await createTask(alice, 'constructor');
 
-    const response = await alice.graphql('query ($constructor: Boolean, $toString: Int) { tasks(completed: $constructor, limit: $toString) { title } }');
+    const response = await alice.graphql(
+      'query ($constructor: Boolean, $toString: Int) { tasks(completed: $constructor, limit: $toString) { title } }',
+    );
 
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ data: { tasks: [{ title: 'constructor' }] } });
@@ -177,7 +190,10 @@ describe('GraphQL execution (compiled with graphql-jit) returns what graphql-js 
 
     expect(response.status).toBe(200);
     expect(response.body.errors).toEqual([
-      expect.objectContaining({ message: 'Cannot query field "tasks" on type "Subscription".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }),
+      expect.objectContaining({
+        message: 'Cannot query field "tasks" on type "Subscription".',
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+      }),
     ]);
   });
 });

@@ -28,7 +28,11 @@ const TASK_FIELDS = 'id title completed userId createdAt updatedAt __typename';
 
 describe('GraphQL operation limits', () => {
   test.for([
-    ['deeper than 6', '{ __type(name: "Task") { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } }', /depth limit of 6/],
+    [
+      'deeper than 6',
+      '{ __type(name: "Task") { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } }',
+      /depth limit of 6/,
+    ],
     ['more than 10 aliases', `{ ${Array.from({ length: 11 }, (_, i) => `a${i}: tasks { id }`).join(' ')} }`, /Aliases limit of 10/],
     ['more than 10 directives', `{ tasks ${'@include(if: true) '.repeat(11)} { id } }`, /Directives limit of 10/],
     ['more than 1000 tokens', `{ tasks { ${'id '.repeat(1001)} } }`, /Token limit of 1000/],
@@ -191,12 +195,20 @@ describe('CORS', () => {
         'access-control-request-headers': 'authorization, content-type, if-match, if-none-match, idempotency-key',
       },
     });
-    const allowed = preflight.headers.get('access-control-allow-headers')?.split(',').map((h) => h.trim()) ?? [];
+    const allowed =
+      preflight.headers
+        .get('access-control-allow-headers')
+        ?.split(',')
+        .map((h) => h.trim()) ?? [];
     expect(allowed).toEqual(expect.arrayContaining(['if-match', 'if-none-match', 'idempotency-key']));
 
     const alice = await api.user('alice');
     const created = await alice.request('POST', '/api/tasks', { body: { title: 'x' }, headers: { origin: 'https://app.example.com' } });
-    const exposed = created.headers.get('access-control-expose-headers')?.split(',').map((h) => h.trim()) ?? [];
+    const exposed =
+      created.headers
+        .get('access-control-expose-headers')
+        ?.split(',')
+        .map((h) => h.trim()) ?? [];
     expect(exposed).toEqual(expect.arrayContaining(['etag', 'location', 'idempotent-replayed']));
   });
 

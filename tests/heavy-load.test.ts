@@ -42,7 +42,12 @@ beforeAll(async () => {
   await prisma.user.create({ data: { id: big.id } });
   const start = Date.now() - BIG * 1000;
   await prisma.task.createMany({
-    data: Array.from({ length: BIG }, (_, i) => ({ userId: big.id, title: `task ${i}`, createdAt: new Date(start + i * 1000), completed: i % 3 === 0 })),
+    data: Array.from({ length: BIG }, (_, i) => ({
+      userId: big.id,
+      title: `task ${i}`,
+      createdAt: new Date(start + i * 1000),
+      completed: i % 3 === 0,
+    })),
   });
 }, 60_000);
 let onTestFinished = () => Promise.resolve();
@@ -91,7 +96,9 @@ describe('a whole list', () => {
   });
 
   test('an empty list is []', async () => {
-    const response = await fetch(`${origin}/api/tasks`, { headers: { authorization: `Bearer ${await signToken({ sub: `empty-${randomUUID()}` })}` } });
+    const response = await fetch(`${origin}/api/tasks`, {
+      headers: { authorization: `Bearer ${await signToken({ sub: `empty-${randomUUID()}` })}` },
+    });
     expect(await response.text()).toBe('[]');
   });
 });
@@ -121,7 +128,11 @@ describe('clients that do not read', () => {
 
   test('whole lists abandoned at every moment of their start never keep their user waiting afterwards', async () => {
     const user = { authorization: `Bearer ${await signToken({ sub: `quitter-${randomUUID()}` })}` };
-    await fetch(`${origin}/api/tasks`, { method: 'POST', headers: { ...user, 'content-type': 'application/json' }, body: '{"title":"one"}' });
+    await fetch(`${origin}/api/tasks`, {
+      method: 'POST',
+      headers: { ...user, 'content-type': 'application/json' },
+      body: '{"title":"one"}',
+    });
     for (let round = 0; round < 30; round++) {
       const sockets = await Promise.all(Array.from({ length: 4 }, () => sendWithoutReading(wholeList(user.authorization))));
       await new Promise((resolve) => setTimeout(resolve, round % 6));
@@ -187,7 +198,10 @@ describe('GraphQL whole lists', () => {
     const headers = { authorization: big.authorization };
 
     const one = await send(api.app, 'POST', '/graphql', { headers, body: { query: '{ tasks { id } }' } });
-    const three = await send(api.app, 'POST', '/graphql', { headers, body: { query: '{ a: tasks { id } b: tasks { id } c: tasks { id } }' } });
+    const three = await send(api.app, 'POST', '/graphql', {
+      headers,
+      body: { query: '{ a: tasks { id } b: tasks { id } c: tasks { id } }' },
+    });
 
     expect(one.body.data.tasks).toHaveLength(BIG);
     expect(three.body.errors).toEqual([
@@ -213,7 +227,7 @@ describe('the slow reader that finally reads', () => {
     const body = raw.slice(raw.indexOf('\r\n\r\n') + 4);
     // De-chunk: size line, data, CRLF.
     let json = '';
-    for (let rest = body; ; ) {
+    for (let rest = body; ;) {
       const lineEnd = rest.indexOf('\r\n');
       const size = Number.parseInt(rest.slice(0, lineEnd), 16);
       if (size === 0) break;

@@ -25,17 +25,18 @@ afterAll(async () => {
 });
 
 describe('HEAD', () => {
-  const paths = () => [
-    ['/api/tasks', {}],
-    [`/api/tasks/${taskId}`, {}],
-    ['/healthz', {}],
-    ['/openapi.json', {}],
-    ['/docs', {}],
-    ['/docs/swagger-ui.css', {}],
-    ['/graphql', { accept: 'text/html' }],
-  ] as const;
+  const paths = () =>
+    [
+      ['/api/tasks', {}],
+      [`/api/tasks/${taskId}`, {}],
+      ['/healthz', {}],
+      ['/openapi.json', {}],
+      ['/docs', {}],
+      ['/docs/swagger-ui.css', {}],
+      ['/graphql', { accept: 'text/html' }],
+    ] as const;
 
-  test('every GET route answers HEAD with GET\'s status and headers, and no body', async () => {
+  test("every GET route answers HEAD with GET's status and headers, and no body", async () => {
     for (const [path, headers] of paths()) {
       const head = await alice.request('HEAD', path, { headers });
       const get = await alice.request('GET', path, { headers });
@@ -81,7 +82,7 @@ describe('request ids', () => {
 });
 
 describe('the request target', () => {
-  test('the path routed is the request-target\'s, whatever the Host header says', async () => {
+  test("the path routed is the request-target's, whatever the Host header says", async () => {
     const received = await exchange(origin, `GET /x HTTP/1.1\r\nHost: h/metrics?\r\nConnection: close\r\n\r\n`);
 
     expect(received).toMatch(/^HTTP\/1\.1 400/);
@@ -89,7 +90,8 @@ describe('the request target', () => {
   });
 
   test('an absolute-form target is served by its path (RFC 9112 §3.2.2)', async () => {
-    const received = await exchange(origin, 
+    const received = await exchange(
+      origin,
       `GET http://localhost/api/tasks?limit=1 HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${alice.token}\r\nConnection: close\r\n\r\n`,
     );
 
@@ -119,11 +121,18 @@ describe('Content-Encoding', () => {
 });
 
 describe('authentication on every REST route', () => {
-  test.for(restRoutes.map((route) => [route.method, route.path] as const))('%s %s without a token is 401 with a Bearer challenge', async ([method, path]) => {
-    const response = await api.request(method, `/api${path.replace(':id', taskId)}`, method === 'GET' || method === 'DELETE' ? {} : { body: {} });
+  test.for(restRoutes.map((route) => [route.method, route.path] as const))(
+    '%s %s without a token is 401 with a Bearer challenge',
+    async ([method, path]) => {
+      const response = await api.request(
+        method,
+        `/api${path.replace(':id', taskId)}`,
+        method === 'GET' || method === 'DELETE' ? {} : { body: {} },
+      );
 
-    expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe('Bearer');
-    expect(response.body).toEqual({ detail: 'Not authenticated', code: 'UNAUTHENTICATED' });
-  });
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer');
+      expect(response.body).toEqual({ detail: 'Not authenticated', code: 'UNAUTHENTICATED' });
+    },
+  );
 });

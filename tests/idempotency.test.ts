@@ -59,7 +59,8 @@ describe('Idempotency-Key on REST', () => {
 
     for (const other of [
       () => alice.request('POST', '/api/tasks', { body: { title: 'second' }, headers: keyed(key) }),
-      () => alice.request('POST', '/api/tasks', { rawBody: '{"title": "first"}', headers: keyed(key, { 'content-type': 'application/json' }) }),
+      () =>
+        alice.request('POST', '/api/tasks', { rawBody: '{"title": "first"}', headers: keyed(key, { 'content-type': 'application/json' }) }),
       () => alice.request('PATCH', `/api/tasks/${first.body.id}`, { body: { completed: true }, headers: keyed(key) }),
     ]) {
       const refused = await other();
@@ -130,7 +131,9 @@ describe('Idempotency-Key on REST', () => {
     const alice = await api.user('alice');
     const key = `"!~${'x'.repeat(252)}`;
     expect((await alice.request('POST', '/api/tasks', { body: { title: 'x' }, headers: keyed(key) })).status).toBe(201);
-    expect((await alice.request('POST', '/api/tasks', { body: { title: 'x' }, headers: keyed(key) })).headers.get('idempotent-replayed')).toBe('true');
+    expect(
+      (await alice.request('POST', '/api/tasks', { body: { title: 'x' }, headers: keyed(key) })).headers.get('idempotent-replayed'),
+    ).toBe('true');
   });
 
   test('20 concurrent POSTs with one key: exactly one task; every answer is that 201 or 409 "in progress"', async () => {
@@ -170,8 +173,7 @@ describe('Idempotency-Key on REST', () => {
 });
 
 describe('Idempotency-Key on GraphQL', () => {
-  const post = (user: TestUser, query: string, key: string) =>
-    user.request('POST', '/graphql', { body: { query }, headers: keyed(key) });
+  const post = (user: TestUser, query: string, key: string) => user.request('POST', '/graphql', { body: { query }, headers: keyed(key) });
 
   test('a retried mutation gets the first answer, replayed, and writes nothing', async () => {
     const alice = await api.user('alice');
@@ -193,7 +195,9 @@ describe('Idempotency-Key on GraphQL', () => {
     const viaRest = await alice.request('POST', '/api/tasks', { body: { title: 'a' }, headers: keyed('g2') });
 
     expect(other.status).toBe(422);
-    expect(other.body).toEqual({ errors: [{ message: 'Idempotency-Key was used for a different request', extensions: { code: 'IDEMPOTENCY_KEY_REUSED' } }] });
+    expect(other.body).toEqual({
+      errors: [{ message: 'Idempotency-Key was used for a different request', extensions: { code: 'IDEMPOTENCY_KEY_REUSED' } }],
+    });
     expect(viaRest.status).toBe(422);
     expect(await countTasks(alice)).toBe(1);
   });
@@ -253,7 +257,7 @@ describe('Idempotency-Key on GraphQL: what a key covers', () => {
   const post = (user: TestUser, query: string, key: string, headers: Record<string, string> = {}) =>
     user.request('POST', '/graphql', { body: { query }, headers: keyed(key, headers) });
 
-  test('a key is a mutation\'s: a query with it runs live every time, before and after the mutation; another mutation is 422', async () => {
+  test("a key is a mutation's: a query with it runs live every time, before and after the mutation; another mutation is 422", async () => {
     const alice = await api.user('alice');
     const query = '{ tasks { title } }';
     const before = await post(alice, query, 'q1');
@@ -318,7 +322,8 @@ describe('Idempotency-Key on GraphQL: what a key covers', () => {
             create: {
               type: GraphQLString,
               args: { title: { type: new GraphQLNonNull(GraphQLString) } },
-              resolve: async (_root, { title }: { title: string }, context) => (await createTask({ ...context, userId: context.userId ?? '', maxTasksPerUser: 100 }, { title })).title,
+              resolve: async (_root, { title }: { title: string }, context) =>
+                (await createTask({ ...context, userId: context.userId ?? '', maxTasksPerUser: 100 }, { title })).title,
             },
             createThenFail: {
               type: GraphQLString,
@@ -364,7 +369,12 @@ describe('Idempotency-Key on GraphQL: what a key covers', () => {
     afterAll(() => gateway.close());
 
     const mutate = (userId: string, query: string, key: string) =>
-      gateway.inject({ method: 'POST', url: '/graphql', headers: { 'x-user': userId, 'content-type': 'application/json', 'idempotency-key': key }, payload: { query } });
+      gateway.inject({
+        method: 'POST',
+        url: '/graphql',
+        headers: { 'x-user': userId, 'content-type': 'application/json', 'idempotency-key': key },
+        payload: { query },
+      });
 
     test('a field that wrote and one that failed: stored with the error, the write kept, the retry replayed', async () => {
       const userId = `partial-${randomUUID()}`;
@@ -373,7 +383,10 @@ describe('Idempotency-Key on GraphQL: what a key covers', () => {
       const retry = await mutate(userId, mutation, 'p1');
 
       expect(first.statusCode).toBe(200);
-      expect(first.json()).toEqual({ data: { create: 'kept', fail: null }, errors: [expect.objectContaining({ message: 'failed on purpose' })] });
+      expect(first.json()).toEqual({
+        data: { create: 'kept', fail: null },
+        errors: [expect.objectContaining({ message: 'failed on purpose' })],
+      });
       expect(retry.headers['idempotent-replayed']).toBe('true');
       expect(retry.body).toBe(first.body);
       expect(await api.database.prisma.task.count({ where: { userId } })).toBe(1);
@@ -416,8 +429,12 @@ describe('retries and interleavings (fast-check)', () => {
           const half = Math.ceil(shuffled.length / 2);
           const run = ({ send }: (typeof shuffled)[number]) =>
             send.request.create
-              ? user.request('POST', '/api/tasks', { body: { title: send.request.title }, headers: keyed(send.key) }).then((r) => ({ send, r }))
-              : user.request('PUT', `/api/tasks/${base.body.id}`, { body: { title: send.request.title }, headers: keyed(send.key) }).then((r) => ({ send, r }));
+              ? user
+                  .request('POST', '/api/tasks', { body: { title: send.request.title }, headers: keyed(send.key) })
+                  .then((r) => ({ send, r }))
+              : user
+                  .request('PUT', `/api/tasks/${base.body.id}`, { body: { title: send.request.title }, headers: keyed(send.key) })
+                  .then((r) => ({ send, r }));
           const answers = [...(await Promise.all(shuffled.slice(0, half).map(run))), ...(await Promise.all(shuffled.slice(half).map(run)))];
 
           // Each request's successful answers are one answer; any other is "in progress".
@@ -457,7 +474,11 @@ describe('a crash right after a keyed write commits', () => {
   test('kill -9, restart: the retry is answered with the original 201 and there is one task', async () => {
     const env = baseEnv({ PGLITE_DATA_DIR: join(workDir, 'crash') });
     const userId = `crash-${randomUUID()}`;
-    const headers = { authorization: `Bearer ${mintToken(workDir, userId, env)}`, 'content-type': 'application/json', 'idempotency-key': 'crash-key' };
+    const headers = {
+      authorization: `Bearer ${mintToken(workDir, userId, env)}`,
+      'content-type': 'application/json',
+      'idempotency-key': 'crash-key',
+    };
     const post = (url: string) => fetch(`${url}/api/tasks`, { method: 'POST', headers, body: '{"title":"survives"}' });
 
     const victim = await startServer(workDir, env);

@@ -39,5 +39,4 @@ describe('migrations', () => {
       await database.close();
     }
   });
-
 });

@@ -59,9 +59,15 @@ describe('request ids', () => {
 
 describe('the request log', () => {
   test('has one JSON line per request with id, method, route template, status and latency', async () => {
-    const created = await send(app, 'POST', '/api/tasks', { headers: { authorization, 'x-request-id': 'log-create' }, body: { title: 'a secret plan' } });
+    const created = await send(app, 'POST', '/api/tasks', {
+      headers: { authorization, 'x-request-id': 'log-create' },
+      body: { title: 'a secret plan' },
+    });
     await send(app, 'GET', `/api/tasks/${created.body.id as string}`, { headers: { authorization, 'x-request-id': 'log-get' } });
-    await send(app, 'POST', '/graphql', { headers: { authorization, 'x-request-id': 'log-graphql' }, body: { query: '{ tasks { title } }' } });
+    await send(app, 'POST', '/graphql', {
+      headers: { authorization, 'x-request-id': 'log-graphql' },
+      body: { query: '{ tasks { title } }' },
+    });
 
     const entries = requestLog();
     expect(entries.find((e) => e.reqId === 'log-create')).toMatchObject({ method: 'POST', route: '/api/tasks', status: 201 });

@@ -54,12 +54,18 @@ describe('the OpenAPI document', () => {
     '%s documents its success, every error status, and the {"detail","code"} body',
     async ([, route]) => {
       const operation = (await documentPromise).paths[openApiPath(route)][route.method.toLowerCase()];
-      const statuses = Object.keys(operation.responses as Json).map(Number).sort();
+      const statuses = Object.keys(operation.responses as Json)
+        .map(Number)
+        .sort();
 
       const notModified = route.method === 'GET' && !route.stream ? [304] : [];
-      expect(statuses).toEqual([...new Set([route.status, ...notModified, ...Object.keys(route.errors).map(Number), 429, 500, 503])].sort());
+      expect(statuses).toEqual(
+        [...new Set([route.status, ...notModified, ...Object.keys(route.errors).map(Number), 429, 500, 503])].sort(),
+      );
       expect(Object.keys(operation.responses[429].headers as Json)).toEqual(['Retry-After', 'RateLimit-Policy', 'RateLimit']);
-      expect(Object.keys(operation.responses[route.status].headers as Json)).toEqual(expect.arrayContaining(['RateLimit-Policy', 'RateLimit']));
+      expect(Object.keys(operation.responses[route.status].headers as Json)).toEqual(
+        expect.arrayContaining(['RateLimit-Policy', 'RateLimit']),
+      );
       for (const status of statuses.filter((s) => s >= 400)) {
         expect(operation.responses[status].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
       }
@@ -147,22 +153,37 @@ describe('the OpenAPI document', () => {
       check(route('getTask'), await alice.request('GET', `/api/tasks/${randomUUID()}`));
       check(route('getTask'), await alice.request('GET', '/api/tasks/abc'));
       check(route('setTaskCompleted'), await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true } }));
-      check(route('setTaskCompleted'), await alice.request('PATCH', `/api/tasks/${id}`, { rawBody: 'x', headers: { 'content-type': 'text/plain' } }));
+      check(
+        route('setTaskCompleted'),
+        await alice.request('PATCH', `/api/tasks/${id}`, { rawBody: 'x', headers: { 'content-type': 'text/plain' } }),
+      );
       check(route('renameTask'), await alice.request('PUT', `/api/tasks/${id}`, { body: { title: 'renamed' } }));
       check(route('renameTask'), await alice.request('PUT', `/api/tasks/${id}`, { body: { title: 'x'.repeat(70_000) } }));
       // Conditional requests and Idempotency-Key: 304, 412, 409 (in progress is tests/idempotency.test.ts's), 422, 400.
       const etag = (await alice.request('GET', `/api/tasks/${id}`)).headers.get('etag') ?? '';
       check(route('getTask'), await alice.request('GET', `/api/tasks/${id}`, { headers: { 'if-none-match': etag } }));
       const listed = await alice.request('GET', '/api/tasks');
-      check(route('listTasks'), await alice.request('GET', '/api/tasks', { headers: { 'if-none-match': listed.headers.get('etag') ?? '' } }));
-      check(route('setTaskCompleted'), await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: false }, headers: { 'if-match': '"v1"' } }));
-      check(route('setTaskCompleted'), await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: false }, headers: { 'if-match': 'v1' } }));
+      check(
+        route('listTasks'),
+        await alice.request('GET', '/api/tasks', { headers: { 'if-none-match': listed.headers.get('etag') ?? '' } }),
+      );
+      check(
+        route('setTaskCompleted'),
+        await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: false }, headers: { 'if-match': '"v1"' } }),
+      );
+      check(
+        route('setTaskCompleted'),
+        await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: false }, headers: { 'if-match': 'v1' } }),
+      );
       const keyed = { 'idempotency-key': `key-${randomUUID()}` };
       check(route('createTask'), await alice.request('POST', '/api/tasks', { body: { title: 'keyed' }, headers: keyed }));
       check(route('createTask'), await alice.request('POST', '/api/tasks', { body: { title: 'keyed' }, headers: keyed }));
       check(route('createTask'), await alice.request('POST', '/api/tasks', { body: { title: 'other' }, headers: keyed }));
       check(route('createTask'), await alice.request('POST', '/api/tasks', { body: { title: 'x' }, headers: { 'idempotency-key': '' } }));
-      check(route('renameTask'), await alice.request('PUT', `/api/tasks/${id}`, { body: { title: 'stale' }, headers: { 'if-match': etag } }));
+      check(
+        route('renameTask'),
+        await alice.request('PUT', `/api/tasks/${id}`, { body: { title: 'stale' }, headers: { 'if-match': etag } }),
+      );
       check(route('deleteTask'), await alice.request('DELETE', `/api/tasks/${id}`, { headers: { 'if-match': etag } }));
       check(route('deleteTask'), await alice.request('DELETE', `/api/tasks/${id}`));
       check(route('deleteTask'), await alice.request('DELETE', `/api/tasks/${id}`));
@@ -176,7 +197,10 @@ describe('the OpenAPI document', () => {
       }
 
       // The task limit and the rate limit, with both set low.
-      const limited = await createTestApp({ database: api.database, env: { MAX_TASKS_PER_USER: '1', RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '3' } });
+      const limited = await createTestApp({
+        database: api.database,
+        env: { MAX_TASKS_PER_USER: '1', RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '3' },
+      });
       try {
         const carol = await limited.user('carol');
         check(route('createTask'), await carol.request('POST', '/api/tasks', { body: { title: 'the one' } }));

@@ -38,10 +38,12 @@ test('a page deep into 5,000 tasks is an index range scan, not a sort or an offs
       [userId],
     );
     await client.query('ANALYZE tasks');
-    const [middle] = (await client.query<{ created_at: Date; id: string }>(
-      'SELECT created_at, id FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC OFFSET 4000 LIMIT 1',
-      [userId],
-    )).rows;
+    const [middle] = (
+      await client.query<{ created_at: Date; id: string }>(
+        'SELECT created_at, id FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC OFFSET 4000 LIMIT 1',
+        [userId],
+      )
+    ).rows;
     if (!middle) throw new Error('no rows');
 
     const page = await findTaskPage(prisma, userId, { after: { createdAt: middle.created_at, id: middle.id }, take: 51 });

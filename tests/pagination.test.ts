@@ -21,7 +21,7 @@ function nextLink(linkHeader: string | null): string | null {
 /** Follows Link headers from `start` to the end; returns every page's ids. */
 async function allPages(user: TestUser, start: string, between?: () => Promise<unknown>): Promise<string[][]> {
   const pages: string[][] = [];
-  for (let path: string | null = start; path !== null; ) {
+  for (let path: string | null = start; path !== null;) {
     const response = await user.request('GET', path);
     expect(response.status).toBe(200);
     pages.push((response.body as { id: string }[]).map((t) => t.id));

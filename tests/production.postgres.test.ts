@@ -107,7 +107,11 @@ describe('database faults', () => {
 
       proxy.setMode('up');
       await until(async () => (await fetch(`${server.url}/readyz`)).status === 200, { everyMs: 200 });
-      const created = await fetch(`${server.url}/api/tasks`, { method: 'POST', headers: await as('alice'), body: '{"title":"after the outage"}' });
+      const created = await fetch(`${server.url}/api/tasks`, {
+        method: 'POST',
+        headers: await as('alice'),
+        body: '{"title":"after the outage"}',
+      });
       expect(created.status).toBe(201);
     } finally {
       proxy.setMode('up');
@@ -130,7 +134,9 @@ describe('database faults', () => {
           expect(response.status).toBe(503);
           expect(response.ms).toBeLessThan(4_000);
         }
-        const graphql = await timed(() => fetch(`${server.url}/graphql`, { method: 'POST', headers, body: '{"query":"{ tasks { id } }"}' }));
+        const graphql = await timed(() =>
+          fetch(`${server.url}/graphql`, { method: 'POST', headers, body: '{"query":"{ tasks { id } }"}' }),
+        );
         expect(graphql.status).toBe(503);
         expect((await timed(() => fetch(`${server.url}/healthz`))).status).toBe(200);
         // Readiness is remembered for a second; within a few it says what happened.
@@ -272,10 +278,14 @@ describe('graceful shutdown', () => {
 
 describe('one instance per core (npm run start:cluster)', () => {
   test('Ctrl+C lets every worker finish its requests in flight; the primary exits 0 after the last', async () => {
-    const server = await startServer(workDir, serverEnv(viaProxy(testDatabaseUrl(), 'cluster'), { WEB_CONCURRENCY: '2', DATABASE_CONNECT_TIMEOUT_MS: '5000' }), {
-      entry: 'src/cluster.ts',
-      detached: true,
-    });
+    const server = await startServer(
+      workDir,
+      serverEnv(viaProxy(testDatabaseUrl(), 'cluster'), { WEB_CONCURRENCY: '2', DATABASE_CONNECT_TIMEOUT_MS: '5000' }),
+      {
+        entry: 'src/cluster.ts',
+        detached: true,
+      },
+    );
     const headers = await as(`cluster-${randomUUID()}`);
     try {
       await until(() => Promise.resolve(server.output().split('"msg":"task gateway listening"').length === 3));
@@ -301,7 +311,11 @@ describe('one instance per core (npm run start:cluster)', () => {
   });
 
   test('a worker that cannot finish in time makes the primary exit 1', async () => {
-    const env = serverEnv(viaProxy(testDatabaseUrl(), 'cluster-forced'), { WEB_CONCURRENCY: '2', SHUTDOWN_GRACE_MS: '500', DATABASE_STATEMENT_TIMEOUT_MS: '20000' });
+    const env = serverEnv(viaProxy(testDatabaseUrl(), 'cluster-forced'), {
+      WEB_CONCURRENCY: '2',
+      SHUTDOWN_GRACE_MS: '500',
+      DATABASE_STATEMENT_TIMEOUT_MS: '20000',
+    });
     const server = await startServer(workDir, env, { entry: 'src/cluster.ts' });
     try {
       proxy.setMode('stall');
@@ -322,7 +336,10 @@ describe('no lost or torn writes', () => {
   let server: RunningServer;
   beforeAll(async () => {
     // Production's waits (5 s for a connection): these tests load the pool on purpose.
-    server = await startServer(workDir, serverEnv(testDatabaseUrl(), { DATABASE_CONNECT_TIMEOUT_MS: '5000', DATABASE_STATEMENT_TIMEOUT_MS: '10000' }));
+    server = await startServer(
+      workDir,
+      serverEnv(testDatabaseUrl(), { DATABASE_CONNECT_TIMEOUT_MS: '5000', DATABASE_STATEMENT_TIMEOUT_MS: '10000' }),
+    );
   });
   afterAll(async () => {
     await server.stop();
@@ -360,7 +377,9 @@ describe('no lost or torn writes', () => {
 
   test('the last acknowledged rename is what stays, when nobody deletes', async () => {
     const headers = await as(`race2-${randomUUID()}`);
-    const { id } = (await (await fetch(`${server.url}/api/tasks`, { method: 'POST', headers, body: '{"title":"start"}' })).json()) as { id: string };
+    const { id } = (await (await fetch(`${server.url}/api/tasks`, { method: 'POST', headers, body: '{"title":"start"}' })).json()) as {
+      id: string;
+    };
     const results = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
         fetch(`${server.url}/api/tasks/${id}`, {
@@ -380,7 +399,9 @@ describe('no lost or torn writes', () => {
   });
 
   test('100 users creating at once: every acknowledged task is in the database', async () => {
-    const users = await Promise.all(Array.from({ length: 100 }, async (_, i) => ({ id: `crowd-${i}-${randomUUID()}`, headers: await as(`crowd-${i}`) })));
+    const users = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => ({ id: `crowd-${i}-${randomUUID()}`, headers: await as(`crowd-${i}`) })),
+    );
     const responses = await Promise.all(
       users.map(async (_, i) => {
         const headers = await as(users[i]?.id ?? '');
@@ -417,10 +438,15 @@ describe('no lost or torn writes', () => {
 
 describe('many instances', () => {
   test('two instances on one database serve one consistent dataset', async () => {
-    const [a, b] = await Promise.all([startServer(workDir, serverEnv(testDatabaseUrl())), startServer(workDir, serverEnv(testDatabaseUrl()))]);
+    const [a, b] = await Promise.all([
+      startServer(workDir, serverEnv(testDatabaseUrl())),
+      startServer(workDir, serverEnv(testDatabaseUrl())),
+    ]);
     const headers = await as(`fleet-${randomUUID()}`);
     try {
-      const created = (await (await fetch(`${a.url}/api/tasks`, { method: 'POST', headers, body: '{"title":"made on A"}' })).json()) as { id: string };
+      const created = (await (await fetch(`${a.url}/api/tasks`, { method: 'POST', headers, body: '{"title":"made on A"}' })).json()) as {
+        id: string;
+      };
       expect(await (await fetch(`${b.url}/api/tasks/${created.id}`, { headers })).json()).toMatchObject({ title: 'made on A' });
 
       await fetch(`${b.url}/api/tasks/${created.id}`, { method: 'PATCH', headers, body: '{"completed":true}' });

@@ -24,7 +24,10 @@ describe('the task limit', () => {
     expect(refused.status).toBe(409);
     expect(refused.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(refused.body).toEqual({ detail: 'Task limit reached', code: 'QUOTA_EXCEEDED' });
-    expect(viaGraphQL.body).toMatchObject({ data: null, errors: [{ message: 'Task limit reached', extensions: { code: 'QUOTA_EXCEEDED' } }] });
+    expect(viaGraphQL.body).toMatchObject({
+      data: null,
+      errors: [{ message: 'Task limit reached', extensions: { code: 'QUOTA_EXCEEDED' } }],
+    });
     const list = await alice.request('GET', '/api/tasks');
     expect(list.body).toHaveLength(5);
 
@@ -61,9 +64,10 @@ describe('the task limit', () => {
 
       const statuses = await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
-          (i % 2 === 0 ? create(erin, `race ${i}`) : other.request('POST', '/api/tasks', { headers: viaOther, body: { title: `race ${i}` } })).then(
-            (r) => r.status,
-          ),
+          (i % 2 === 0
+            ? create(erin, `race ${i}`)
+            : other.request('POST', '/api/tasks', { headers: viaOther, body: { title: `race ${i}` } })
+          ).then((r) => r.status),
         ),
       );
 

@@ -28,7 +28,11 @@ describe('in one instance', () => {
 
     expect(allowed.map((r) => r.status)).toEqual([200, 200, 200]);
     expect(allowed.map((r) => r.headers.get('ratelimit-policy'))).toEqual(Array(3).fill('"default";q=3;w=3'));
-    expect(allowed.map((r) => r.headers.get('ratelimit')?.replace(/;t=\d+$/, ''))).toEqual(['"default";r=2', '"default";r=1', '"default";r=0']);
+    expect(allowed.map((r) => r.headers.get('ratelimit')?.replace(/;t=\d+$/, ''))).toEqual([
+      '"default";r=2',
+      '"default";r=1',
+      '"default";r=0',
+    ]);
     expect(refused.status).toBe(429);
     expect(refused.body).toEqual({ detail: 'Too many requests: slow down and retry after the time in Retry-After', code: 'RATE_LIMITED' });
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -60,15 +64,23 @@ describe('in one instance', () => {
     for (let i = 0; i < 3; i++) failures.push((await api.request('GET', '/api/tasks', { headers: bad, remoteAddress: address })).status);
     failures.push((await api.request('GET', '/api/tasks', { remoteAddress: address })).status);
     const fresh = await signToken({ sub: `dave-${randomUUID()}` });
-    const validFromThere = await api.request('GET', '/api/tasks', { headers: { authorization: `Bearer ${fresh}` }, remoteAddress: address });
-    const validFromElsewhere = await api.request('GET', '/api/tasks', { headers: { authorization: `Bearer ${fresh}` }, remoteAddress: '10.9.9.9' });
+    const validFromThere = await api.request('GET', '/api/tasks', {
+      headers: { authorization: `Bearer ${fresh}` },
+      remoteAddress: address,
+    });
+    const validFromElsewhere = await api.request('GET', '/api/tasks', {
+      headers: { authorization: `Bearer ${fresh}` },
+      remoteAddress: '10.9.9.9',
+    });
 
     expect(failures).toEqual([401, 401, 401, 429]);
     // The fourth unproven request from there is refused before its token is looked at.
     expect(validFromThere.status).toBe(429);
     expect(validFromElsewhere.status).toBe(200);
     // Once verified, the token is known and no longer counts against the address.
-    expect((await api.request('GET', '/api/tasks', { headers: { authorization: `Bearer ${fresh}` }, remoteAddress: address })).status).toBe(200);
+    expect((await api.request('GET', '/api/tasks', { headers: { authorization: `Bearer ${fresh}` }, remoteAddress: address })).status).toBe(
+      200,
+    );
   });
 
   test('introspection without a token uses up its address’s allowance like any request without one', async () => {
@@ -88,7 +100,11 @@ describe('in one instance', () => {
     try {
       const alice = await cors.user('alice');
       const response = await alice.request('GET', '/api/tasks', { headers: { origin: 'https://app.example' } });
-      const exposed = response.headers.get('access-control-expose-headers')?.split(',').map((h) => h.trim()) ?? [];
+      const exposed =
+        response.headers
+          .get('access-control-expose-headers')
+          ?.split(',')
+          .map((h) => h.trim()) ?? [];
       expect(exposed).toEqual(expect.arrayContaining(['ratelimit', 'ratelimit-policy', 'retry-after']));
     } finally {
       await cors.close();
@@ -125,7 +141,9 @@ describe('with the counters in Redis', () => {
 
       expect(statuses).toEqual([200, 200, 200, 200, 200]);
       expect(graphql.status).toBe(200);
-      const warnings = logLines.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((l) => l.msg.startsWith('rate limits not enforced'));
+      const warnings = logLines
+        .map((line) => JSON.parse(line) as { level: number; msg: string })
+        .filter((l) => l.msg.startsWith('rate limits not enforced'));
       expect(warnings.length).toBeGreaterThanOrEqual(1);
       expect(warnings[0]?.level).toBe(40);
     } finally {

@@ -63,7 +63,12 @@ describe('the README', () => {
       return sections.flatMap((heading) => shellBlocks(file, text, heading));
     });
     // Every curl example of the README and docs/ is in a section run here.
-    const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+    const pages = [
+      'README.md',
+      ...readdirSync(join(root, 'docs'))
+        .filter((name) => name.endsWith('.md'))
+        .map((name) => `docs/${name}`),
+    ];
     const curlBlocks = pages.flatMap((file) =>
       [...readFileSync(join(root, file), 'utf8').matchAll(SHELL_BLOCK)]
         .map((match) => match[1] ?? '')
@@ -95,7 +100,9 @@ describe('the README', () => {
     });
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
     const statuses = [...result.stderr.matchAll(/^HTTP (\d{3})$/gm)].map((match) => match[1]);
-    expect(statuses.map((status, i) => `${status} ${expected[i]?.line ?? ''}`)).toEqual(expected.map((command) => `${command.status} ${command.line}`));
+    expect(statuses.map((status, i) => `${status} ${expected[i]?.line ?? ''}`)).toEqual(
+      expected.map((command) => `${command.status} ${command.line}`),
+    );
 
     // What the examples print: a task, the replay's headers, the live event, GraphQL data without errors.
     expect(result.stdout).toMatch(/"title":"Buy milk"/);

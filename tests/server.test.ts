@@ -66,8 +66,14 @@ describe('the server process', () => {
       const result = runServerToExit(workDir, baseEnv({ BETTER_AUTH_SECRET: TEST_SECRET, PORT: String(port) }));
 
       expect(result.status).toBe(1);
-      const fatal = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.level >= 50);
-      expect(fatal).toEqual([expect.objectContaining({ level: 60, msg: `port ${port} on 127.0.0.1 is already in use: stop the other server or set PORT` })]);
+      const fatal = result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { level: number; msg: string })
+        .filter((line) => line.level >= 50);
+      expect(fatal).toEqual([
+        expect.objectContaining({ level: 60, msg: `port ${port} on 127.0.0.1 is already in use: stop the other server or set PORT` }),
+      ]);
       expect(result.stdout + result.stderr).not.toMatch(/EADDRINUSE|\bat \S+ \(/);
     } finally {
       taken.close();

@@ -110,22 +110,34 @@ describe('the public-key path', () => {
     ['HS256 signed with the public key bytes', () => hs256(claims(), base64url.decode(publicJwk.x ?? ''))],
     ['HS256 signed with the public key PEM', () => hs256(claims(), publicPem)],
     ['HS256 signed with the public JWK JSON', () => hs256(claims(), JSON.stringify(publicJwk))],
-    ['a tampered payload', async () => {
-      const [header, , signature] = (await signed(claims())).split('.');
-      return `${header}.${base64url.encode(JSON.stringify(claims({ sub: 'alice' })))}.${signature}`;
-    }],
-    ['a tampered header (alg swapped)', async () => {
-      const [, payload, signature] = (await signed(claims())).split('.');
-      return `${base64url.encode(JSON.stringify({ alg: 'ES256', kid: KID }))}.${payload}.${signature}`;
-    }],
-    ['a signature from another key under our kid', async () => {
-      const other = await generateKeyPair('EdDSA');
-      return signed(claims(), {}, other.privateKey);
-    }],
-    ['an algorithm not on the list (ES256)', async () => {
-      const es = await generateKeyPair('ES256');
-      return new SignJWT(claims()).setProtectedHeader({ alg: 'ES256', kid: KID }).sign(es.privateKey);
-    }],
+    [
+      'a tampered payload',
+      async () => {
+        const [header, , signature] = (await signed(claims())).split('.');
+        return `${header}.${base64url.encode(JSON.stringify(claims({ sub: 'alice' })))}.${signature}`;
+      },
+    ],
+    [
+      'a tampered header (alg swapped)',
+      async () => {
+        const [, payload, signature] = (await signed(claims())).split('.');
+        return `${base64url.encode(JSON.stringify({ alg: 'ES256', kid: KID }))}.${payload}.${signature}`;
+      },
+    ],
+    [
+      'a signature from another key under our kid',
+      async () => {
+        const other = await generateKeyPair('EdDSA');
+        return signed(claims(), {}, other.privateKey);
+      },
+    ],
+    [
+      'an algorithm not on the list (ES256)',
+      async () => {
+        const es = await generateKeyPair('ES256');
+        return new SignJWT(claims()).setProtectedHeader({ alg: 'ES256', kid: KID }).sign(es.privateKey);
+      },
+    ],
     ['expired beyond the tolerance', () => signed(claims({ exp: now() - 60 }))],
     ['no exp', () => signed(without(claims(), 'exp'))],
     ['nbf in the future', () => signed(claims({ nbf: now() + 120 }))],
@@ -143,10 +155,13 @@ describe('the public-key path', () => {
     ['an SQL kid', () => signed(claims(), { kid: "' OR '1'='1" })],
     ['a 4 KB kid', () => signed(claims(), { kid: 'k'.repeat(4096) })],
     ['a numeric kid', () => signed(claims(), { kid: 7 } as unknown as JWTHeaderParameters)],
-    ['an embedded jwk (the attacker signs with their own key)', async () => {
-      const attacker = await generateKeyPair('EdDSA', { extractable: true });
-      return signed(claims(), { jwk: await exportJWK(attacker.publicKey) }, attacker.privateKey);
-    }],
+    [
+      'an embedded jwk (the attacker signs with their own key)',
+      async () => {
+        const attacker = await generateKeyPair('EdDSA', { extractable: true });
+        return signed(claims(), { jwk: await exportJWK(attacker.publicKey) }, attacker.privateKey);
+      },
+    ],
     ['a crit header naming an extension we do not know', () => rawSigned({ crit: ['exp-v2'], 'exp-v2': 1 }, claims())],
     ['a crit header that is not a list', () => rawSigned({ crit: 'b64' }, claims())],
     ['a token over 8 KB', () => signed(claims({ padding: 'x'.repeat(9000) }))],
@@ -205,8 +220,10 @@ describe('with the shared-secret path on as well', () => {
   test.for([
     ['HS256 signed with the public key bytes', () => hs256(claims(), base64url.decode(publicJwk.x ?? ''))],
     ['HS256 signed with the public key PEM', () => hs256(claims(), publicPem)],
-    ['HS384 signed with the secret', () =>
-      new SignJWT(claims()).setProtectedHeader({ alg: 'HS384' }).sign(new TextEncoder().encode(TEST_SECRET))],
+    [
+      'HS384 signed with the secret',
+      () => new SignJWT(claims()).setProtectedHeader({ alg: 'HS384' }).sign(new TextEncoder().encode(TEST_SECRET)),
+    ],
     ['an EdDSA token whose kid claims the secret', () => signed(claims(), { kid: TEST_SECRET })],
   ] as const)('refuses %s', async ([, makeToken]) => {
     expect((await status(jwksAndSecret, await makeToken())).status).toBe(401);

@@ -43,14 +43,23 @@ function apiRecords(): boolean {
 describe('the settings', () => {
   test('tracing is on with either OTLP endpoint, the traces one first, and off with OTEL_SDK_DISABLED', () => {
     expect(tracingConfig()).toEqual({ endpoint: undefined, serviceName: 'task-gateway', sampleRatio: 1 });
-    expect(tracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SERVICE_NAME: 'tasks-eu', OTEL_TRACES_SAMPLER_ARG: '0.1' })).toEqual({
+    expect(
+      tracingConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_SERVICE_NAME: 'tasks-eu',
+        OTEL_TRACES_SAMPLER_ARG: '0.1',
+      }),
+    ).toEqual({
       endpoint: 'http://collector:4318',
       serviceName: 'tasks-eu',
       sampleRatio: 0.1,
     });
     expect(() => tracingConfig({ OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow(/OTEL_TRACES_SAMPLER_ARG: must be a number from 0 to 1/);
     expect(
-      tracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/v1/traces' }).endpoint,
+      tracingConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/v1/traces',
+      }).endpoint,
     ).toBe('http://traces:4318/v1/traces');
     expect(tracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }).endpoint).toBeUndefined();
     expect(() => tracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
@@ -123,7 +132,9 @@ describe('with an OTLP endpoint', () => {
     const created = await alice.request('POST', '/api/tasks', { body: { title: 'traced' } });
     let response: ApiResponse | undefined;
     const spans = await spansOf(async () => {
-      response = await alice.request('GET', `/api/tasks/${created.body.id as string}`, { headers: { traceparent, 'x-request-id': 'traced-get' } });
+      response = await alice.request('GET', `/api/tasks/${created.body.id as string}`, {
+        headers: { traceparent, 'x-request-id': 'traced-get' },
+      });
     });
 
     expect(response?.status).toBe(200);
@@ -154,7 +165,10 @@ describe('with an OTLP endpoint', () => {
     await alice.request('POST', '/api/tasks', { body: { title: 'traced too' } });
     let response: ApiResponse | undefined;
     const spans = await spansOf(async () => {
-      response = await alice.request('POST', '/graphql', { headers: { traceparent }, body: { query: 'query Tasks { tasks { id title } }' } });
+      response = await alice.request('POST', '/graphql', {
+        headers: { traceparent },
+        body: { query: 'query Tasks { tasks { id title } }' },
+      });
     });
 
     expect(response?.status).toBe(200);
@@ -208,13 +222,28 @@ describe('with an OTLP endpoint', () => {
     const withJwks = await createTestApp({
       database,
       tracing,
-      auth: { jwks: { url: new URL(`${issuer.origin}/jwks`), algorithms: ['EdDSA'], issuer: 'issuer', audience: 'api', timeoutMs: 2_000, cooldownMs: 500, maxAgeMs: 60_000 } },
+      auth: {
+        jwks: {
+          url: new URL(`${issuer.origin}/jwks`),
+          algorithms: ['EdDSA'],
+          issuer: 'issuer',
+          audience: 'api',
+          timeoutMs: 2_000,
+          cooldownMs: 500,
+          maxAgeMs: 60_000,
+        },
+      },
     });
     try {
       keys = [jwk];
-      const token = await new SignJWT({ sub: 'erin', iss: 'issuer', aud: 'api' }).setProtectedHeader({ alg: 'EdDSA', kid: 'k1' }).setExpirationTime('5m').sign(pair.privateKey);
+      const token = await new SignJWT({ sub: 'erin', iss: 'issuer', aud: 'api' })
+        .setProtectedHeader({ alg: 'EdDSA', kid: 'k1' })
+        .setExpirationTime('5m')
+        .sign(pair.privateKey);
       const spans = await spansOf(async () => {
-        expect((await withJwks.request('GET', '/api/tasks', { headers: { authorization: `Bearer ${token}`, traceparent } })).status).toBe(200);
+        expect((await withJwks.request('GET', '/api/tasks', { headers: { authorization: `Bearer ${token}`, traceparent } })).status).toBe(
+          200,
+        );
       });
       const request = named(spans, 'GET /api/tasks');
       expect(received).toBe(`00-${CALLER_TRACE_ID}-${request.spanContext().spanId}-01`);

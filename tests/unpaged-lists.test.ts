@@ -55,7 +55,9 @@ async function userWithTasks(name: string, count: number) {
   const headers = { authorization: `Bearer ${await signToken({ sub: id })}` };
   await database.prisma.user.create({ data: { id } });
   const start = Date.now() - count * 1000;
-  await database.prisma.task.createMany({ data: Array.from({ length: count }, (_, i) => ({ userId: id, title: `${name}.${i}`, createdAt: new Date(start + i * 1000) })) });
+  await database.prisma.task.createMany({
+    data: Array.from({ length: count }, (_, i) => ({ userId: id, title: `${name}.${i}`, createdAt: new Date(start + i * 1000) })),
+  });
   return { id, headers, titles: Array.from({ length: count }, (_, i) => `${name}.${count - 1 - i}`) };
 }
 
@@ -83,7 +85,13 @@ describe('whole lists', () => {
   test('short lists (one chunk) never wait their turn', async () => {
     const carol = await userWithTasks('carol', 3);
 
-    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? send(app, 'GET', '/api/tasks', { headers: carol.headers }) : send(app, 'POST', '/graphql', { headers: carol.headers, body: { query: '{ tasks { title } }' } }))));
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        i % 2 === 0
+          ? send(app, 'GET', '/api/tasks', { headers: carol.headers })
+          : send(app, 'POST', '/graphql', { headers: carol.headers, body: { query: '{ tasks { title } }' } }),
+      ),
+    );
 
     expect(most.get(carol.id)).toBeUndefined();
     expect(answers.every((answer) => answer.status === 200)).toBe(true);

@@ -66,7 +66,9 @@ const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
 export function createBearerVerifier(config: AuthConfig): VerifyBearer {
   // Imported once: jose would import raw key bytes again on every verification.
   const hs256 = config.hs256 && {
-    key: crypto.subtle.importKey('raw', new TextEncoder().encode(config.hs256.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']),
+    key: crypto.subtle.importKey('raw', new TextEncoder().encode(config.hs256.secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'verify',
+    ]),
     options: verifyOptions(['HS256'], config.hs256),
   };
   const jwks = config.jwks && {

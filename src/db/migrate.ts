@@ -13,7 +13,10 @@ export const schemaPath = fileURLToPath(new URL('../../prisma/schema.prisma', im
 
 async function readMigrations(baseDir = migrationsDir): Promise<MigrationList> {
   const entries = await readdir(baseDir, { withFileTypes: true }).catch(() => []);
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   const migrationDirectories = await Promise.all(
     names.map(async (name) => ({
       path: name,
@@ -44,7 +47,13 @@ export async function migrationNames(baseDir = migrationsDir): Promise<string[]>
 export async function applyMigrations(adapterFactory: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
   const migrationsList = await readMigrations();
   // The usual start: nothing pending, told by one query without loading the schema engine (~0.3 s).
-  if (await allApplied(adapterFactory, migrationsList.migrationDirectories.map((d) => d.path))) return [];
+  if (
+    await allApplied(
+      adapterFactory,
+      migrationsList.migrationDirectories.map((d) => d.path),
+    )
+  )
+    return [];
   return withSchemaEngine(adapterFactory, async (engine) => {
     const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: noFilters });
     return appliedMigrationNames;
@@ -87,10 +96,7 @@ export async function pendingSchemaChange(schema?: string): Promise<string | nul
 }
 
 /** The SQL that would take the connected database to the schema, or null when they agree. */
-async function diffDatabaseToSchema(
-  adapterFactory: SqlMigrationAwareDriverAdapterFactory,
-  content?: string,
-): Promise<string | null> {
+async function diffDatabaseToSchema(adapterFactory: SqlMigrationAwareDriverAdapterFactory, content?: string): Promise<string | null> {
   const schema = { path: 'schema.prisma', content: content ?? (await readFile(schemaPath, 'utf8')) };
   const { stdout } = await withSchemaEngine(
     adapterFactory,

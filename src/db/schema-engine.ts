@@ -65,8 +65,13 @@ export async function withSchemaEngine<T>(
     // The engine names a driver's error only as "External error id#N"; the driver's own (a lost connection,
     // say) is kept in the registry, and is what tells a database that is away from a migration that fails.
     const id = /External error id#(\d+)/.exec((error as Error | null)?.message ?? '')?.[1];
-    const original = id === undefined ? undefined : (bound.errorRegistry.consumeError(Number(id)) as { error?: unknown } | undefined)?.error;
-    if (original !== undefined) throw Object.assign(new Error(`${(error as Error).message}: ${original instanceof Error ? original.message : JSON.stringify(original)}`), { cause: original });
+    const original =
+      id === undefined ? undefined : (bound.errorRegistry.consumeError(Number(id)) as { error?: unknown } | undefined)?.error;
+    if (original !== undefined)
+      throw Object.assign(
+        new Error(`${(error as Error).message}: ${original instanceof Error ? original.message : JSON.stringify(original)}`),
+        { cause: original },
+      );
     throw error;
   } finally {
     engine?.free();

@@ -46,14 +46,19 @@ export function createChangeFeed(source: ListenSource, { pollMs = 0, prisma, log
     for (const wake of watchers.get(payload.slice(space + 1)) ?? []) wake();
   };
   const polls = pollMs > 0 || source.kind === 'poll';
-  const connection =
-    polls
-      ? poller(pollMs || 1_000, prisma, () => [...watchers.keys()], (userId) => {
+  const connection = polls
+    ? poller(
+        pollMs || 1_000,
+        prisma,
+        () => [...watchers.keys()],
+        (userId) => {
           for (const wake of watchers.get(userId) ?? []) wake();
-        }, logger)
-      : source.kind === 'local'
-        ? localListener(source, onPayload, logger)
-        : listener(source, onPayload, wakeAll, logger);
+        },
+        logger,
+      )
+    : source.kind === 'local'
+      ? localListener(source, onPayload, logger)
+      : listener(source, onPayload, wakeAll, logger);
 
   return {
     watch(userId, wake) {
@@ -113,7 +118,8 @@ function poller(pollMs: number, prisma: Db, watched: () => string[], wake: (user
         () => (failing = false),
         (error: unknown) => {
           // Logged once per outage; the counters seen are kept, so the first look after it wakes what moved.
-          if (!failing) logger.warn({ err: { message: (error as Error).message } }, 'task events: cannot read the change counters; retrying');
+          if (!failing)
+            logger.warn({ err: { message: (error as Error).message } }, 'task events: cannot read the change counters; retrying');
           failing = true;
         },
       )
@@ -154,7 +160,9 @@ function localListener(source: Extract<ListenSource, { kind: 'local' }>, onPaylo
       }
     },
     async close() {
-      await (await unlisten)?.();
+      await (
+        await unlisten
+      )?.();
     },
   };
 }
@@ -188,7 +196,10 @@ function listener(
       current.removeAllListeners('notification');
       void current.end().catch(() => {});
       if (closed || !wanted) return;
-      logger.warn({ err: { message: error?.message ?? 'connection ended' }, retryInMs: delay }, 'task events: LISTEN connection lost; reconnecting');
+      logger.warn(
+        { err: { message: error?.message ?? 'connection ended' }, retryInMs: delay },
+        'task events: LISTEN connection lost; reconnecting',
+      );
       retryTimer = setTimeout(connect, delay);
       delay = Math.min(delay * 2, 10_000);
     };

@@ -51,7 +51,15 @@ export interface StreamRegistryOptions {
   onLapse: () => void;
 }
 
-export function createStreamRegistry({ prisma, logger, maxPerUser, maxStreams, ttlMs = 60_000, watch, onLapse }: StreamRegistryOptions): StreamRegistry {
+export function createStreamRegistry({
+  prisma,
+  logger,
+  maxPerUser,
+  maxStreams,
+  ttlMs = 60_000,
+  watch,
+  onLapse,
+}: StreamRegistryOptions): StreamRegistry {
   /** Open streams: id → user and the way to end it. */
   const open = new Map<string, { userId: string; controller: AbortController }>();
   /** Places being taken (counted against maxStreams, not yet in `open`). */
@@ -63,7 +71,8 @@ export function createStreamRegistry({ prisma, logger, maxPerUser, maxStreams, t
   const giveBack = (ids: string[]) =>
     prisma.$executeRaw`DELETE FROM task_event_streams WHERE id = ANY(${ids}::uuid[])`.then(
       () => undefined,
-      (error: unknown) => logger.warn({ err: { message: (error as Error).message } }, 'task events: could not give stream places back (they lapse)'),
+      (error: unknown) =>
+        logger.warn({ err: { message: (error as Error).message } }, 'task events: could not give stream places back (they lapse)'),
     );
   /** Places of streams that ended, given back together once this turn of the event loop is over. */
   let ended: string[] = [];
@@ -109,7 +118,8 @@ export function createStreamRegistry({ prisma, logger, maxPerUser, maxStreams, t
 
   return {
     async open(userId) {
-      if (open.size + opening >= maxStreams) throw new TooManyStreamsError('This server holds as many streams as it can: retry after Retry-After seconds');
+      if (open.size + opening >= maxStreams)
+        throw new TooManyStreamsError('This server holds as many streams as it can: retry after Retry-After seconds');
       const id = randomUUID();
       opening += 1;
       const startedAt = Date.now();

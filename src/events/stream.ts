@@ -51,7 +51,7 @@ export async function* taskEventStream(
         continue;
       }
       pending = false;
-      for (let more = true; more && !stopped(); ) {
+      for (let more = true; more && !stopped();) {
         const events = await eventsAfter(prisma, userId, cursor, BATCH);
         for (const event of events) {
           cursor = event.id;

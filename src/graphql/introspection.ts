@@ -2,7 +2,16 @@
  * Which requests only ask about the schema: those may be answered without a token while introspection
  * is on, so GraphiQL (and codegen tools) can load the schema before anyone has pasted a token.
  */
-import { Kind, NoSchemaIntrospectionCustomRule, OperationTypeNode, getOperationAST, parse, type DocumentNode, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
+import {
+  Kind,
+  NoSchemaIntrospectionCustomRule,
+  OperationTypeNode,
+  getOperationAST,
+  parse,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import type { FastifyRequest } from 'fastify';
 import type { Plugin } from 'graphql-yoga';
 import { operationLimits } from './operation-limits.js';

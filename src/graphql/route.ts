@@ -22,7 +22,9 @@ export interface GraphQLOptions extends GraphQLServerOptions {
 
 export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions): Promise<void> {
   const { config, authenticate, logger } = options;
-  const graphiql = config.introspection ? useGraphiQL(app, { endpoint: GRAPHQL_PATH, title: 'Task API · GraphiQL', defaultQuery }) : undefined;
+  const graphiql = config.introspection
+    ? useGraphiQL(app, { endpoint: GRAPHQL_PATH, title: 'Task API · GraphiQL', defaultQuery })
+    : undefined;
   const isPageRequest = (request: FastifyRequest) => graphiql !== undefined && isGraphiQLPageRequest(request);
   const { yoga, idempotentMutations } = createGraphQLServer(options);
 
@@ -39,7 +41,9 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
       request.rawBody = body;
       done(null, body);
     });
-    scope.setErrorHandler((error, _request, reply) => sendGraphQLError(reply, classifyError(error, { logger, maxBodyBytes: options.maxBodyBytes })));
+    scope.setErrorHandler((error, _request, reply) =>
+      sendGraphQLError(reply, classifyError(error, { logger, maxBodyBytes: options.maxBodyBytes })),
+    );
     scope.addHook('onRequest', async (request, reply) => {
       if (isPageRequest(request)) return;
       await (config.introspection ? authenticate.allowingAnonymous(request, reply) : authenticate(request, reply));

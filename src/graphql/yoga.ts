@@ -25,7 +25,6 @@ export interface GraphQLConfig {
   hideSuggestions: boolean;
 }
 
-
 export interface GraphQLServerOptions {
   schema: GraphQLSchema;
   config: GraphQLConfig;
@@ -42,7 +41,10 @@ export interface GraphQLServer {
 
 export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServer {
   const { schema, config, contextDependencies, logger, metrics } = options;
-  const idempotentMutations = useIdempotentMutations({ prisma: contextDependencies.prisma, ttlMs: contextDependencies.idempotencyKeyTtlMs });
+  const idempotentMutations = useIdempotentMutations({
+    prisma: contextDependencies.prisma,
+    ttlMs: contextDependencies.idempotencyKeyTtlMs,
+  });
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,

@@ -9,7 +9,6 @@ import { DOCS_PATH, OPENAPI_PATH } from '../paths.js';
 import { pageCsp } from './security-headers.js';
 import { serveFiles } from './static-files.js';
 
-
 const swaggerDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
 const page = `<!doctype html>

@@ -11,7 +11,10 @@ import { HEALTH_PATH, METRICS_PATH, READY_PATH } from '../paths.js';
 import type { Metrics } from '../metrics.js';
 import type { Readiness } from '../readiness.js';
 
-export function useHealthRoutes(app: FastifyInstance, options: { readiness: Readiness; metrics: Metrics; metricsToken: string | undefined }): void {
+export function useHealthRoutes(
+  app: FastifyInstance,
+  options: { readiness: Readiness; metrics: Metrics; metricsToken: string | undefined },
+): void {
   const { readiness, metrics, metricsToken } = options;
   const expected = metricsToken === undefined ? undefined : Buffer.from(`Bearer ${metricsToken}`);
 

@@ -71,7 +71,9 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
     'x-request-id': randomUUID(),
   };
   if (socket.writable) {
-    const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+    const head = Object.entries(headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
     socket.write(`HTTP/1.1 ${appError.status} ${appError.message}\r\n${head}\r\n${body}`);
   }
   socket.destroy(error);

@@ -64,7 +64,10 @@ export function createRateLimits(config: RateLimitConfig, logger: Logger): RateL
   const warn = (error: unknown) => {
     if (Date.now() - warnedAt < WARNING_INTERVAL_MS) return;
     warnedAt = Date.now();
-    logger.warn({ err: { message: error instanceof Error ? error.message : String(error) } }, 'rate limits not enforced: Redis unreachable');
+    logger.warn(
+      { err: { message: error instanceof Error ? error.message : String(error) } },
+      'rate limits not enforced: Redis unreachable',
+    );
   };
   redis?.on('error', warn);
   const limiter = (keyPrefix: string): RateLimiterAbstract =>

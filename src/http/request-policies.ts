@@ -15,7 +15,10 @@ export function servePipelinedInTurn(app: FastifyInstance): void {
   app.addHook('onRequest', (_request, reply, done) => {
     if (reply.raw.socket !== null) return done();
     // Bound, so the request's async context (its trace) goes on with it rather than the socket's event's.
-    reply.raw.once('socket', AsyncResource.bind(() => done()));
+    reply.raw.once(
+      'socket',
+      AsyncResource.bind(() => done()),
+    );
   });
 }
 

@@ -20,7 +20,10 @@ function pageHeaders(contentSecurityPolicy: string, cacheControl: (path: string)
 }
 
 /** Every file below `dir` at `prefix` (index.html also at the prefix itself); nothing if `dir` is missing. */
-export async function serveDirectory(app: FastifyInstance, options: { dir: string; prefix: string; contentSecurityPolicy: string }): Promise<void> {
+export async function serveDirectory(
+  app: FastifyInstance,
+  options: { dir: string; prefix: string; contentSecurityPolicy: string },
+): Promise<void> {
   if (!existsSync(options.dir)) return;
   await app.register(async (scope) => {
     await scope.register(fastifyStatic, {

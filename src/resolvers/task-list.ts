@@ -32,7 +32,15 @@ function decodeCursor(cursor: string): Cursor {
   const [iso, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(iso ?? '');
   // Years 0001–9999 only: toISOString writes others as ±YYYYYY, and PostgreSQL refuses most of them.
-  if (extra !== undefined || id === undefined || !UUID.test(id) || !iso || !/^(?!0000)\d{4}-/.test(iso) || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso) {
+  if (
+    extra !== undefined ||
+    id === undefined ||
+    !UUID.test(id) ||
+    !iso ||
+    !/^(?!0000)\d{4}-/.test(iso) ||
+    Number.isNaN(createdAt.getTime()) ||
+    createdAt.toISOString() !== iso
+  ) {
     throw new BadUserInputError('Invalid cursor');
   }
   return { createdAt, id: id.toLowerCase() };
@@ -89,7 +97,12 @@ interface ListOptions {
 async function listTasksForUser(prisma: Db, userId: string, options: ListOptions, query: TaskQuery, pageSize?: number) {
   const after = options.cursor == null ? undefined : decodeCursor(options.cursor);
   const limit = options.limit == null ? pageSize : parsePageSize(options.limit, 'limit');
-  const rows = await findTaskPage(prisma, userId, { completed: options.completed, after, take: limit === undefined ? undefined : limit + 1 }, withCursorFields(query));
+  const rows = await findTaskPage(
+    prisma,
+    userId,
+    { completed: options.completed, after, take: limit === undefined ? undefined : limit + 1 },
+    withCursorFields(query),
+  );
   const more = limit !== undefined && rows.length > limit;
   const tasks = more ? rows.slice(0, limit) : rows;
   const last = tasks.at(-1);
@@ -151,7 +164,13 @@ export async function listTasks(ctx: SignedInContext, args: ListOptions, query: 
 /** `taskConnection`: a Relay connection over the same order. */
 export function listTaskConnection(
   ctx: SignedInContext,
-  args: { completed?: boolean | null | undefined; first?: number | null | undefined; last?: number | null | undefined; after?: string | null | undefined; before?: string | null | undefined },
+  args: {
+    completed?: boolean | null | undefined;
+    first?: number | null | undefined;
+    last?: number | null | undefined;
+    after?: string | null | undefined;
+    before?: string | null | undefined;
+  },
 ) {
   // Out-of-range sizes are refused, as on the REST route, rather than quietly clamped.
   if (args.first != null) parsePageSize(args.first, 'first');
@@ -177,4 +196,3 @@ export async function listVersionForUser(prisma: Db, userId: string): Promise<bi
   const user = await prisma.user.findUnique({ where: { id: userId }, select: { changeCount: true } });
   return user?.changeCount ?? 0n;
 }
-

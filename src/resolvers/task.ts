@@ -1,6 +1,13 @@
 import type { Precondition, SignedInContext } from './context.js';
 import type { Db } from '../db/client.js';
-import { BadUserInputError, ForbiddenError, NotFoundError, PreconditionFailedError, PreconditionRequiredError, QuotaExceededError } from '../errors.js';
+import {
+  BadUserInputError,
+  ForbiddenError,
+  NotFoundError,
+  PreconditionFailedError,
+  PreconditionRequiredError,
+  QuotaExceededError,
+} from '../errors.js';
 import { Prisma, type Task } from '../generated/prisma/client.js';
 
 /** The selection plugin-prisma plans for the GraphQL fields asked for; spread it into every query. */
@@ -130,7 +137,8 @@ function ownTask(userId: string, taskId: string, precondition: Precondition): Pr
 
 /** Called when a change found nothing to change: 412 if the caller's task is there at another version, else 403 or 404. */
 async function failUnchanged(prisma: Db, userId: string, taskId: string, precondition: Precondition): Promise<never> {
-  if (typeof precondition === 'object' && (await prisma.task.count({ where: { id: taskId, userId } })) > 0) throw new PreconditionFailedError();
+  if (typeof precondition === 'object' && (await prisma.task.count({ where: { id: taskId, userId } })) > 0)
+    throw new PreconditionFailedError();
   return failMissingOrForeign(prisma, taskId);
 }
 

@@ -102,14 +102,19 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
     if (key === undefined) {
       const response = await answer(operation, request, variables, precondition);
       const { etag } = response.headers;
-      if (!writes && etag !== undefined && noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).header('etag', etag).send();
+      if (!writes && etag !== undefined && noneMatch(request.headers['if-none-match'], etag))
+        return reply.code(304).header('etag', etag).send();
       return send(reply, response);
     }
     const fingerprint = fingerprintOf(request.method, request.url, request.rawBody);
-    const { response, replayed } = await runIdempotent(prisma, { userId, key, fingerprint, ttlMs: idempotencyKeyTtlMs }, async (transaction) => ({
-      response: await answer(operation, request, variables, precondition, transaction),
-      store: true,
-    }));
+    const { response, replayed } = await runIdempotent(
+      prisma,
+      { userId, key, fingerprint, ttlMs: idempotencyKeyTtlMs },
+      async (transaction) => ({
+        response: await answer(operation, request, variables, precondition, transaction),
+        store: true,
+      }),
+    );
     if (replayed) reply.header('idempotent-replayed', 'true');
     return send(reply, response);
   }
@@ -144,7 +149,10 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
   }
 
   function send(reply: FastifyReply, response: StoredResponse): FastifyReply {
-    return reply.code(response.status).headers(response.headers).send(response.body === '' ? undefined : response.body);
+    return reply
+      .code(response.status)
+      .headers(response.headers)
+      .send(response.body === '' ? undefined : response.body);
   }
 
   /**
@@ -159,7 +167,9 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
     const chunk = async (cursor: unknown) => {
       const paging: ListPaging = { nextCursor: null, chunkSize: LIST_CHUNK_SIZE };
       const chunkContext = createContext(contextDependencies, request.userId, { clientGone });
-      const result = await inOperationSpan(request, operation.kind, operation.name, () => operation.execute(chunkContext, { ...variables, cursor }, { paging }));
+      const result = await inOperationSpan(request, operation.kind, operation.name, () =>
+        operation.execute(chunkContext, { ...variables, cursor }, { paging }),
+      );
       if (result.errors?.[0]) throw result.errors[0];
       const items = result.data?.[operation.field] as unknown[];
       return { json: items.map((item) => JSON.stringify(item)).join(','), next: paging.nextCursor };
@@ -177,7 +187,7 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
       async () => {
         async function* rest() {
           yield `[${first.json}`;
-          for (let cursor = first.next; cursor !== null && !clientGone(); ) {
+          for (let cursor = first.next; cursor !== null && !clientGone();) {
             // Back to the event loop between chunks: other requests (and new connections) are served in
             // between, even when the embedded database answers each chunk without waiting on I/O.
             await new Promise((resolve) => setImmediate(resolve));

@@ -44,7 +44,8 @@ export function parseJsonBody(contentType: string | undefined, body: Buffer): un
 export function bodyArguments(body: unknown, args: readonly GraphQLArgument[], into: Values): Values {
   // No body at all reads as {}: then a required argument is missing.
   const record = body === undefined ? {} : body;
-  if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new UnprocessableEntityError('Request body must be a JSON object');
+  if (record === null || typeof record !== 'object' || Array.isArray(record))
+    throw new UnprocessableEntityError('Request body must be a JSON object');
   for (const arg of args) {
     const value = Object.hasOwn(record, arg.name) ? (record as Values)[arg.name] : undefined;
     if (value === undefined) {
@@ -82,7 +83,11 @@ export function queryArguments(search: URLSearchParams, args: readonly GraphQLAr
 
 function describe(type: GraphQLInputType): string {
   const named = getNamedType(type);
-  if (isEnumType(named)) return `one of ${named.getValues().map((v) => v.name).join(', ')}`;
+  if (isEnumType(named))
+    return `one of ${named
+      .getValues()
+      .map((v) => v.name)
+      .join(', ')}`;
   if (isScalarType(named)) {
     const names: Record<string, string> = {
       String: 'a string',

@@ -34,64 +34,68 @@ export interface EventStreamOptions {
 export function createEventStreamRunner(options: EventStreamOptions, path: string) {
   const { prisma, feed, streams, shape } = options;
   return async function runEventStream(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-      const userId = request.userId ?? '';
-      const after = cursorOf(request);
-      const stream = await streams.open(userId);
-      const raw = reply.raw;
-      // The client left while the place was being taken.
-      if (raw.destroyed || request.raw.socket.destroyed) return stream.release();
-      const state = { ended: false, events: 0 };
-      // Hijacked, the answer is not in the request log or metrics (../http/observability.ts): it gets a line
-      // of its own when it ends, and the stream metrics.
-      const end = (reason: 'client' | 'shutdown' | 'reauth' | 'reset' | 'error', last = '') => {
-        if (state.ended) return;
-        state.ended = true;
-        stream.release();
-        clearInterval(heartbeat);
-        clearTimeout(reauth);
-        if (!raw.destroyed) raw.end(last);
-        options.metrics.countStreamEnd('rest', reason);
-        request.log.info(
-          { method: 'GET', route: path, status: 200, ms: Math.round(reply.elapsedTime), events: state.events, ended: reason },
-          'event stream',
-        );
-      };
-      // The instance stops: the client is told to come back in a moment (to another instance).
-      stream.signal.addEventListener('abort', () => end('shutdown', `retry: ${RETRY_MS}\n\n`));
-      raw.once('close', () => end('client'));
+    const userId = request.userId ?? '';
+    const after = cursorOf(request);
+    const stream = await streams.open(userId);
+    const raw = reply.raw;
+    // The client left while the place was being taken.
+    if (raw.destroyed || request.raw.socket.destroyed) return stream.release();
+    const state = { ended: false, events: 0 };
+    // Hijacked, the answer is not in the request log or metrics (../http/observability.ts): it gets a line
+    // of its own when it ends, and the stream metrics.
+    const end = (reason: 'client' | 'shutdown' | 'reauth' | 'reset' | 'error', last = '') => {
+      if (state.ended) return;
+      state.ended = true;
+      stream.release();
+      clearInterval(heartbeat);
+      clearTimeout(reauth);
+      if (!raw.destroyed) raw.end(last);
+      options.metrics.countStreamEnd('rest', reason);
+      request.log.info(
+        { method: 'GET', route: path, status: 200, ms: Math.round(reply.elapsedTime), events: state.events, ended: reason },
+        'event stream',
+      );
+    };
+    // The instance stops: the client is told to come back in a moment (to another instance).
+    stream.signal.addEventListener('abort', () => end('shutdown', `retry: ${RETRY_MS}\n\n`));
+    raw.once('close', () => end('client'));
 
-      reply.hijack();
-      raw.writeHead(200, {
-        ...(reply.getHeaders() as Record<string, string | number | string[]>),
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        // nginx and the like: pass each event on as it comes.
-        'x-accel-buffering': 'no',
-      });
-      // A first comment: the client knows the stream is open before any change.
-      raw.write(': connected\n\n');
-      const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
-      const reauth = setTimeout(() => end('reauth', 'event: reauth\ndata: \n\n'), Math.max(0, Math.min(tokenExpiresInMs(request), 2 ** 31 - 1)));
+    reply.hijack();
+    raw.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string | number | string[]>),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      // nginx and the like: pass each event on as it comes.
+      'x-accel-buffering': 'no',
+    });
+    // A first comment: the client knows the stream is open before any change.
+    raw.write(': connected\n\n');
+    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    const reauth = setTimeout(
+      () => end('reauth', 'event: reauth\ndata: \n\n'),
+      Math.max(0, Math.min(tokenExpiresInMs(request), 2 ** 31 - 1)),
+    );
 
-      try {
-        for await (const item of taskEventStream(prisma, feed, userId, after, stream.signal)) {
-          if (state.ended) break;
-          raw.write(format(item));
-          state.events += 1;
-          if (raw.writableLength > MAX_BUFFERED_BYTES) {
-            end('reset', `event: reset\ndata: ${JSON.stringify({ reason: 'too slow: reload the list and reconnect' })}\n\n`);
-          }
+    try {
+      for await (const item of taskEventStream(prisma, feed, userId, after, stream.signal)) {
+        if (state.ended) break;
+        raw.write(format(item));
+        state.events += 1;
+        if (raw.writableLength > MAX_BUFFERED_BYTES) {
+          end('reset', `event: reset\ndata: ${JSON.stringify({ reason: 'too slow: reload the list and reconnect' })}\n\n`);
         }
-      } catch (error) {
-        request.log.warn({ err: { message: (error as Error).message } }, 'task event stream failed');
-        // The client reconnects from its last id, as after any cut.
-        end('error', `retry: ${RETRY_MS}\n\n`);
       }
-      end('shutdown');
+    } catch (error) {
+      request.log.warn({ err: { message: (error as Error).message } }, 'task event stream failed');
+      // The client reconnects from its last id, as after any cut.
+      end('error', `retry: ${RETRY_MS}\n\n`);
+    }
+    end('shutdown');
   };
 
   function format(item: StreamItem): string {
-    if (item.type === 'reset') return `id: ${item.id}\nevent: reset\ndata: ${JSON.stringify({ reason: 'events were pruned: reload the list' })}\n\n`;
+    if (item.type === 'reset')
+      return `id: ${item.id}\nevent: reset\ndata: ${JSON.stringify({ reason: 'events were pruned: reload the list' })}\n\n`;
     const { id, kind, task } = item.event;
     return `id: ${id}\nevent: task.${kind}\ndata: ${JSON.stringify(shape(task))}\n\n`;
   }

@@ -36,13 +36,26 @@ const retryAfter = { 'Retry-After': { schema: { type: 'integer' }, description: 
 /** The IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers), sent when rate limiting is on. */
 const rateLimitHeaders = {
   'RateLimit-Policy': { schema: { type: 'string' }, description: 'The policy: `"default";q=<requests>;w=<window in seconds>`' },
-  RateLimit: { schema: { type: 'string' }, description: 'What is left of it: `"default";r=<requests remaining>;t=<seconds until the window resets>`' },
+  RateLimit: {
+    schema: { type: 'string' },
+    description: 'What is left of it: `"default";r=<requests remaining>;t=<seconds until the window resets>`',
+  },
 };
 
 const etagHeader = (what: string) => ({ ETag: { schema: { type: 'string' }, description: what } });
-const taskEtag = etagHeader("The task's version, a strong entity tag: send it in If-Match to change the task only if no one else has since");
-const listEtag = etagHeader("Changes whenever any of the caller's tasks is created, changed or deleted, and only then: send it in If-None-Match");
-const headerParameter = (name: string, description: string) => ({ in: 'header', name, required: false, schema: { type: 'string' }, description });
+const taskEtag = etagHeader(
+  "The task's version, a strong entity tag: send it in If-Match to change the task only if no one else has since",
+);
+const listEtag = etagHeader(
+  "Changes whenever any of the caller's tasks is created, changed or deleted, and only then: send it in If-None-Match",
+);
+const headerParameter = (name: string, description: string) => ({
+  in: 'header',
+  name,
+  required: false,
+  schema: { type: 'string' },
+  description,
+});
 const ifNoneMatch = headerParameter('If-None-Match', 'An ETag from an earlier answer: 304 with no body if it is still current');
 const ifMatch = headerParameter(
   'If-Match',
@@ -52,7 +65,12 @@ const idempotencyKey = headerParameter(
   'Idempotency-Key',
   'A unique key (1–255 visible ASCII characters) that makes the request safe to retry for IDEMPOTENCY_KEY_TTL (24 h by default): a retry of the same request gets the first answer back, with Idempotent-Replayed: true, and changes nothing',
 );
-const replayed = { 'Idempotent-Replayed': { schema: { type: 'string', enum: ['true'] }, description: 'This is the stored answer to an earlier request with the same Idempotency-Key' } };
+const replayed = {
+  'Idempotent-Replayed': {
+    schema: { type: 'string', enum: ['true'] },
+    description: 'This is the stored answer to an earlier request with the same Idempotency-Key',
+  },
+};
 
 /** `/tasks/:id` → `/tasks/{id}`, as SOFA's document keys it (below its base path). */
 function sofaPath(route: RestRoute): string {
@@ -110,7 +128,7 @@ export function createOpenApiDocument(schema: GraphQLSchema, version: string): J
       title: 'Task API',
       version,
       description:
-        "Each user's tasks. Every route needs `Authorization: Bearer <JWT>`; every error body is `{\"detail\": \"<message>\", \"code\": \"<CODE>\"}`.",
+        'Each user\'s tasks. Every route needs `Authorization: Bearer <JWT>`; every error body is `{"detail": "<message>", "code": "<CODE>"}`.',
     },
     // Relative to the document's own URL: Swagger UI's "Try it out" calls the origin it was loaded from.
     servers: [{ url: '/', description: 'The server this document is served from' }],
@@ -188,7 +206,10 @@ function fixOperation(schema: GraphQLSchema, route: RestRoute, operation: Operat
       ? { description: 'Done; the response has no body', headers: successHeaders }
       : { description: 'OK', headers: successHeaders, content: success?.content ?? {} };
   if (!writes) {
-    fixed.responses['304'] = { description: 'Not Modified: If-None-Match names the current ETag; no body', headers: route.paged ? listEtag : taskEtag };
+    fixed.responses['304'] = {
+      description: 'Not Modified: If-None-Match names the current ETag; no body',
+      headers: route.paged ? listEtag : taskEtag,
+    };
   }
   Object.assign(fixed.responses, errorResponses(route));
   return fixed;
@@ -242,7 +263,7 @@ function streamOperation(schema: GraphQLSchema, route: RestRoute): Operation {
     ],
     responses: {
       [String(route.status)]: {
-        description: 'The stream; each event\'s `data` is a `Task` (#/components/schemas/Task) as the other routes answer it',
+        description: "The stream; each event's `data` is a `Task` (#/components/schemas/Task) as the other routes answer it",
         headers: rateLimitHeaders,
         content: { 'text/event-stream': { schema: { type: 'string' } } },
       },

@@ -53,7 +53,8 @@ export function deriveRestOperations(schema: GraphQLSchema): RestOperation[] {
     const document = route.paged ? withoutFields(aliased, [REST_ONLY_IN_HEADERS.version]) : aliased;
     const name = operation.name?.value ?? field;
     const limitErrors = operationLimitErrors(schema, document);
-    if (limitErrors.length > 0) throw new Error(`REST route ${route.method} ${route.path}: ${limitErrors.map((e) => e.message).join('; ')}`);
+    if (limitErrors.length > 0)
+      throw new Error(`REST route ${route.method} ${route.path}: ${limitErrors.map((e) => e.message).join('; ')}`);
     const compiled = compileOperation(schema, document, name);
     if (!compiled) throw new Error(`REST route ${route.method} ${route.path}: graphql-jit cannot compile its operation`);
     const inPath = new Set(pathParameters(route));

@@ -33,15 +33,17 @@ export interface RestRoute {
 
 const unauthenticated = 'Missing, invalid or expired bearer token';
 const badId = 'The id is not a UUID';
-const forbidden = "The task belongs to another user";
+const forbidden = 'The task belongs to another user';
 const notFound = 'There is no task with this id';
-const keyInProgress = 'A request with the same Idempotency-Key is still running (`{"detail": "A request with this Idempotency-Key is in progress", "code": "IDEMPOTENCY_KEY_IN_PROGRESS"}`)';
-const keyReused = 'the Idempotency-Key was used for a different request (`{"detail": "Idempotency-Key was used for a different request", "code": "IDEMPOTENCY_KEY_REUSED"}`)';
+const keyInProgress =
+  'A request with the same Idempotency-Key is still running (`{"detail": "A request with this Idempotency-Key is in progress", "code": "IDEMPOTENCY_KEY_IN_PROGRESS"}`)';
+const keyReused =
+  'the Idempotency-Key was used for a different request (`{"detail": "Idempotency-Key was used for a different request", "code": "IDEMPOTENCY_KEY_REUSED"}`)';
 const badKey = 'the Idempotency-Key header is not 1–255 visible ASCII characters';
 const badIfMatch = 'If-Match is not * or a list of quoted entity tags';
 /** The answers of a change made under If-Match. */
 const conditional = {
-  412: "If-Match names another version of the task (someone changed it since): nothing was changed; GET it for its current ETag",
+  412: 'If-Match names another version of the task (someone changed it since): nothing was changed; GET it for its current ETag',
   428: 'REQUIRE_IF_MATCH is on and the request has no If-Match',
 } as const;
 /** What any change to one task can answer besides 400 and 422. */
@@ -159,9 +161,7 @@ export const operationRoutes: readonly RestRoute[] = restRoutes.filter((route) =
 
 /** SOFA's `routes` option, derived from the table. */
 export function sofaRouteConfig() {
-  return Object.fromEntries(
-    operationRoutes.map((r) => [r.field, { method: r.method, path: r.path, responseStatus: r.status }]),
-  );
+  return Object.fromEntries(operationRoutes.map((r) => [r.field, { method: r.method, path: r.path, responseStatus: r.status }]));
 }
 
 /** The names of a route's path parameters (`/tasks/:id` → `id`). */

@@ -4,7 +4,17 @@
  * REST shape and the result is serialised as it comes. A task's version is not in the REST JSON (it keeps
  * the six keys the frontend knows): it travels in the ETag header, and `expectedVersion` in If-Match.
  */
-import { Kind, getNamedType, isLeafType, isObjectType, visit, type ASTNode, type DocumentNode, type FieldNode, type GraphQLSchema } from 'graphql';
+import {
+  Kind,
+  getNamedType,
+  isLeafType,
+  isObjectType,
+  visit,
+  type ASTNode,
+  type DocumentNode,
+  type FieldNode,
+  type GraphQLSchema,
+} from 'graphql';
 
 export function snakeCase(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -46,7 +56,11 @@ function restFields(schema: GraphQLSchema, typeName: string): { key: string; fie
     .map((field) => {
       const named = getNamedType(field.type);
       if (!isLeafType(named)) throw new Error(`${typeName}.${field.name}: only scalar fields can be shaped outside an operation`);
-      return { key: snakeCase(field.name), field: field.name, serialize: (value: unknown) => (value == null ? null : named.serialize(value)) };
+      return {
+        key: snakeCase(field.name),
+        field: field.name,
+        serialize: (value: unknown) => (value == null ? null : named.serialize(value)),
+      };
     });
 }
 

@@ -17,7 +17,12 @@ interface TaskEventItem {
 
 const TaskEventKind = builder.enumType('TaskEventKind', {
   description: 'What happened. RESET: the cursor was older than the log keeps; reload the tasks, then go on from this cursor.',
-  values: { CREATED: { value: 'created' }, UPDATED: { value: 'updated' }, DELETED: { value: 'deleted' }, RESET: { value: 'reset' } } as const,
+  values: {
+    CREATED: { value: 'created' },
+    UPDATED: { value: 'updated' },
+    DELETED: { value: 'deleted' },
+    RESET: { value: 'reset' },
+  } as const,
 });
 
 const TaskEvent = builder.objectRef<TaskEventItem>('TaskEvent').implement({

@@ -13,7 +13,8 @@ export const Task = builder.prismaObject('Task', {
     title: t.exposeString('title', { description: '1–500 characters, trimmed.' }),
     completed: t.exposeBoolean('completed'),
     version: t.exposeInt('version', {
-      description: 'One more on every change. Pass it as `expectedVersion` to change the task only if no one else has since (REST: the ETag).',
+      description:
+        'One more on every change. Pass it as `expectedVersion` to change the task only if no one else has since (REST: the ETag).',
     }),
     userId: t.exposeString('userId', { description: "The owner's user id (the JWT `sub`)." }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),

@@ -11,14 +11,20 @@ const screenshotDir = join(import.meta.dirname, '../../test-results/screenshots'
 
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(chromiumPath)) {
-    throw new Error(
-      `No Chromium at ${chromiumPath}: install Debian's package (apt-get install chromium), or set CHROMIUM_PATH.`,
-    );
+    throw new Error(`No Chromium at ${chromiumPath}: install Debian's package (apt-get install chromium), or set CHROMIUM_PATH.`);
   }
   return chromium.launch({
     executablePath: chromiumPath,
     // As root in a container, without a GPU, and without the background calls a closed network refuses.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 

@@ -17,9 +17,7 @@ export interface KeyServer {
   close(): Promise<void>;
 }
 
-export async function startKeyServer(
-  handle: (request: IncomingMessage, response: ServerResponse) => void,
-): Promise<KeyServer> {
+export async function startKeyServer(handle: (request: IncomingMessage, response: ServerResponse) => void): Promise<KeyServer> {
   const sockets = new Set<Socket>();
   const state: KeyServer = {
     origin: '',

@@ -68,7 +68,10 @@ export async function startServer(
     url = /"url":"(http:\/\/[^"]+)","database".*"msg":"task gateway listening"/.exec(output)?.[1];
   }
   while (waitReady) {
-    const ready = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ready) break;
     if (child.exitCode !== null || Date.now() - started > 60_000) throw new Error(`server did not get ready:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));

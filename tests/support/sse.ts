@@ -17,7 +17,11 @@ export interface SseStream {
   close(): void;
 }
 
-export async function openSse(url: string, headers: Record<string, string>, init: { method?: string; body?: string } = {}): Promise<SseStream> {
+export async function openSse(
+  url: string,
+  headers: Record<string, string>,
+  init: { method?: string; body?: string } = {},
+): Promise<SseStream> {
   const controller = new AbortController();
   const response = await fetch(url, { ...init, headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
   const reader = response.body?.getReader();

@@ -69,7 +69,9 @@ export function TaskList({ user, onSignInAgain }: { user: string; onSignInAgain:
 
       {fetching && !data && <p>Loading…</p>}
       <ul aria-label="Tasks">
-        {data?.tasks.map((task) => <TaskItem key={task.id} task={task} run={run} />)}
+        {data?.tasks.map((task) => (
+          <TaskItem key={task.id} task={task} run={run} />
+        ))}
       </ul>
       {data?.tasks.length === 0 && <p className="empty">Nothing to do.</p>}
     </section>

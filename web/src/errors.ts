@@ -16,7 +16,10 @@ export function describeError(error: CombinedError): { message: string; signInAg
     return { message: 'Your session has expired or the token is not valid: sign in again.', signInAgain: true };
   }
   if (isStale(error)) {
-    return { message: 'This task was changed elsewhere (another tab or device), so yours was not saved. It now shows the current version.', signInAgain: false };
+    return {
+      message: 'This task was changed elsewhere (another tab or device), so yours was not saved. It now shows the current version.',
+      signInAgain: false,
+    };
   }
   const first = error.graphQLErrors[0];
   if (first) return { message: first.message, signInAgain: false };
