@@ -1,6 +1,6 @@
 /**
  * CPU per request inside the app (Fastify's inject(), no sockets), against BENCH_DATABASE_URL after
- * `npm run bench` seeded it: `npm run build:server && node bench/micro.mjs [health|bad|get|gql|list|toggle|prisma …]`.
+ * `npm run bench` seeded it: `npm run build:server && node bench/micro.mjs [health|bad|get|gql|list|toggle|create|keyed|gqltoggle|gqlkeyed|prisma …]`.
  * The cases run interleaved, ROUNDS times (default 7), and each prints its median and every round, so a
  * machine that speeds up or slows down meanwhile moves them all alike. For a profile:
  * `node --cpu-prof bench/micro.mjs get`; for a count that does not depend on the machine's speed, run it
@@ -35,6 +35,14 @@ const json = { ...headers, 'content-type': 'application/json' };
 const [task] = await database.prisma.task.findMany({ where: { userId: 'user001' }, take: 1 });
 const graphql = (query, variables) => JSON.stringify({ query, variables });
 const FIELDS = 'id title completed userId createdAt updatedAt';
+// Keys unique to this run; creates go to a user no list case reads.
+const run = Date.now().toString(36);
+let keys = 0;
+const creator = await new SignJWT({ sub: 'micro-creator' })
+  .setProtectedHeader({ alg: 'HS256' })
+  .setExpirationTime('1h')
+  .sign(new TextEncoder().encode(secret));
+const createJson = { authorization: `Bearer ${creator}`, 'content-type': 'application/json' };
 
 const cases = {
   health: () => app.inject({ method: 'GET', url: '/healthz' }),
@@ -49,6 +57,29 @@ const cases = {
     }),
   list: () => app.inject({ method: 'GET', url: '/api/tasks', headers }),
   toggle: () => app.inject({ method: 'PATCH', url: `/api/tasks/${task.id}`, headers: json, payload: '{"completed":true}' }),
+  create: () => app.inject({ method: 'POST', url: '/api/tasks', headers: createJson, payload: '{"title":"micro"}' }),
+  // A write with an Idempotency-Key of its own, on each face.
+  keyed: () =>
+    app.inject({
+      method: 'PATCH',
+      url: `/api/tasks/${task.id}`,
+      headers: { ...json, 'idempotency-key': `micro-${run}-${++keys}` },
+      payload: '{"completed":true}',
+    }),
+  gqltoggle: () =>
+    app.inject({
+      method: 'POST',
+      url: '/graphql',
+      headers: json,
+      payload: graphql(`mutation T($id: ID!) { setTaskCompleted(id: $id, completed: true) { ${FIELDS} } }`, { id: task.id }),
+    }),
+  gqlkeyed: () =>
+    app.inject({
+      method: 'POST',
+      url: '/graphql',
+      headers: { ...json, 'idempotency-key': `micro-${run}-${++keys}` },
+      payload: graphql(`mutation T($id: ID!) { setTaskCompleted(id: $id, completed: true) { ${FIELDS} } }`, { id: task.id }),
+    }),
   prisma: () => database.prisma.task.findUnique({ where: { id: task.id, userId: 'user001' } }),
 };
 
