@@ -6,7 +6,6 @@
 import cluster from 'node:cluster';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import v8 from 'node:v8';
 import { createApp, type App } from './app.js';
 import { DataDirectoryError, openDatabase, type Database } from './db/client.js';
 import { DirectoryInUseError } from './db/directory-lock.js';
@@ -17,14 +16,6 @@ import { createLogger, terminalDestination, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 import { startTracing } from './tracing.js';
-
-// V8 sizes the heap for the machine's memory and lets garbage pile up to hundreds of MB under load; grown
-// by 10 % per collection instead, the process stays near its live size (bench/RESULTS.md, Memory). A
-// value given on the command line (`node --heap-growing-percent=25 dist/server.js`) wins; NODE_OPTIONS
-// does not accept this V8 flag.
-if (!process.execArgv.some((arg) => arg.includes('heap-growing-percent'))) {
-  v8.setFlagsFromString('--heap-growing-percent=10');
-}
 
 const env = loadEnvOrExit();
 const logger = createLogger(env.observability.logLevel, terminalDestination(env.nodeEnv));
