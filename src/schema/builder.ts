@@ -5,10 +5,10 @@ import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { DateTimeISOResolver } from 'graphql-scalars';
 import type { Context, SignedInContext } from '../resolvers/context.js';
 import type { PrismaClient } from '../db/client.js';
 import { UnauthenticatedError } from '../errors.js';
+import { DateTime } from './date-time.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 
@@ -41,7 +41,7 @@ export const builder = new SchemaBuilder<{
 });
 
 // Serialised as an ISO string here rather than left a Date for JSON.stringify: six times faster to encode.
-builder.addScalarType('DateTime', DateTimeISOResolver);
+builder.addScalarType('DateTime', DateTime);
 builder.queryType();
 builder.mutationType();
 builder.subscriptionType();
