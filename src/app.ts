@@ -100,7 +100,7 @@ export interface ObservabilityConfig {
   tracing: TracingConfig;
 }
 
-/** The sections of the environment (../env.ts parses them) the application needs, each typed by the part that uses it. */
+/** The sections of the environment (./env.ts parses them) the application needs, each typed by the part that uses it. */
 export interface AppConfig {
   http: HttpConfig;
   /** How bearer tokens are verified. */

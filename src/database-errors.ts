@@ -79,7 +79,7 @@ const ENGINE_MESSAGES =
 
 /**
  * Whether applying migrations failed only because the database is not reachable right now. A driver's
- * error the engine reports only by number, with nothing kept to say what it was (./schema-engine.ts
+ * error the engine reports only by number, with nothing kept to say what it was (./db/schema-engine.ts
  * resolves the others), is taken for one too: a migration's own SQL failing is always kept, a connection
  * cut under the engine not always.
  */

@@ -153,7 +153,7 @@ export class IdempotencyKeyReusedError extends AppError {
 }
 
 export class RateLimitedError extends AppError {
-  /** `headers`: Retry-After and the RateLimit fields (../http/rate-limit.ts). */
+  /** `headers`: Retry-After and the RateLimit fields (./http/rate-limit.ts). */
   constructor(headers: Record<string, string>) {
     super('Too many requests: slow down and retry after the time in Retry-After', 'RATE_LIMITED', headers);
   }

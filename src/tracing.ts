@@ -1,5 +1,5 @@
 /**
- * OpenTelemetry traces, on when an OTLP endpoint is configured (../env.ts, TracingConfig): one span per
+ * OpenTelemetry traces, on when an OTLP endpoint is configured (./env.ts; the type is TracingConfig below): one span per
  * HTTP request (@fastify/otel, named for its route template), one per GraphQL operation, REST's derived
  * ones included (`inOperationSpan`, `useOperationSpans`), and Prisma's spans for each query
  * (@prisma/instrumentation) beneath it. An incoming W3C `traceparent` is continued. Nothing patches a

@@ -5,7 +5,7 @@
  * `Last-Event-ID` (or `?after=`) resumes after a cursor. A comment every 15 s keeps proxies from closing
  * an idle stream; at the token's `exp` the stream says `event: reauth` and ends; a client that does not
  * read is sent `event: reset` and cut rather than buffered for; on shutdown every stream ends with a
- * `retry:` hint, to reconnect elsewhere. The caps per user and per instance are ./registry.ts's (429).
+ * `retry:` hint, to reconnect elsewhere. The caps per user and per instance are ../events/registry.ts's (429).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PrismaClient } from '../db/client.js';
