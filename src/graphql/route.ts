@@ -14,6 +14,7 @@ import type { KeyedAnswer } from './idempotent-mutations.js';
 import { isIntrospectionRequest } from './introspection.js';
 import { GRAPHQL_PATH } from '../paths.js';
 import { createGraphQLServer, type GraphQLServerOptions } from './yoga.js';
+import { directExecution } from './direct-execution.js';
 
 export interface GraphQLOptions extends GraphQLServerOptions {
   authenticate: Authenticate;
@@ -27,6 +28,7 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
     : undefined;
   const isPageRequest = (request: FastifyRequest) => graphiql !== undefined && isGraphiQLPageRequest(request);
   const { yoga, idempotentMutations } = createGraphQLServer(options);
+  const direct = directExecution(yoga);
 
   await app.register((scope, _options, done) => {
     // Fastify bounds the body's size. A JSON object is handed to Yoga parsed (it reads it as is, without
@@ -57,8 +59,13 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
       url: GRAPHQL_PATH,
       handler: async (request, reply) => {
         if (graphiql !== undefined && isPageRequest(request)) return graphiql.sendPage(request, reply);
-        // A malformed key is a 400 whatever the request asks; a well-formed one is ./idempotent-mutations.ts's.
-        if (request.method === 'POST') idempotencyKeyOf(request.headers);
+        if (request.method === 'POST') {
+          // A malformed key is a 400 whatever the request asks; a well-formed one is ./idempotent-mutations.ts's.
+          if (idempotencyKeyOf(request.headers) === undefined) {
+            const answer = await direct(request, reply);
+            if (answer !== undefined) return reply.code(answer.status).headers(answer.headers).send(answer.body);
+          }
+        }
         // HEAD is GET without the body (Fastify drops it); Yoga itself knows only GET and POST.
         const asked = request.method === 'HEAD' ? { method: 'GET', url: request.url, headers: request.headers } : request;
         let response: Response;
