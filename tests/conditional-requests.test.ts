@@ -1,9 +1,12 @@
 /**
  * Versions and ETags (issue 12): every task's version in its ETag (REST) and `version` (GraphQL); 304 for a
  * matching If-None-Match; If-Match and `expectedVersion` make a change conditional (412, and exactly one
- * of two racing changes wins); REQUIRE_IF_MATCH answers 428; a list's ETag moves with every change.
+ * of two racing changes wins); REQUIRE_IF_MATCH answers 428; a list's ETag moves with every change, and is
+ * read in the list's own statement.
  */
 import { afterAll, beforeAll } from 'vitest';
+import type { PrismaClient } from '../src/db/client.js';
+import { listEtag } from '../src/http/conditional.js';
 import { createTestApp, describe, expect, test, type TestApp, type TestUser } from './support/fixtures.js';
 
 let api: TestApp;
@@ -283,5 +286,162 @@ describe("a list's ETag", () => {
     const etag = whole.headers.get('etag') ?? '';
     expect(etag).not.toBe('');
     expect((await alice.request('GET', '/api/tasks', { headers: { 'if-none-match': etag } })).status).toBe(304);
+  });
+});
+
+describe("a list's ETag, read in the list's own statement", () => {
+  /** The ETag a list of `userId` has now: their change counter, 0 without a users row. */
+  async function currentListEtag(userId: string): Promise<string> {
+    const user = await api.database.prisma.user.findUnique({ where: { id: userId }, select: { changeCount: true } });
+    return listEtag(userId, user?.changeCount ?? 0n);
+  }
+
+  const lists = [
+    '/api/tasks',
+    '/api/tasks?limit=1',
+    '/api/tasks?limit=100',
+    '/api/tasks?completed=true',
+    '/api/tasks?completed=true&limit=5',
+  ];
+
+  test('a page and a whole list carry the exact ETag; If-None-Match with it from the same answer is 304, with no body and the ETag', async () => {
+    const alice = await api.user('alice');
+    const { id } = await created(alice, 'one');
+    await created(alice, 'two');
+    await alice.request('PATCH', `/api/tasks/${id}`, { body: { completed: true } });
+    const expected = await currentListEtag(alice.id);
+
+    for (const path of lists) {
+      const answer = await alice.request('GET', path);
+      expect(answer.status, path).toBe(200);
+      const etag = answer.headers.get('etag');
+      expect(etag, path).toBe(expected);
+      const notModified = await alice.request('GET', path, { headers: { 'if-none-match': etag ?? '' } });
+      expect(notModified.status, path).toBe(304);
+      expect(notModified.text, path).toBe('');
+      expect(notModified.headers.get('etag'), path).toBe(expected);
+      expect(notModified.headers.get('link'), path).toBeNull();
+    }
+    // A page with more after it: its Link on the 200, none on the 304.
+    expect((await alice.request('GET', '/api/tasks?limit=1')).headers.get('link')).toMatch(/rel="next"/);
+  });
+
+  test('moves with a write: the ETag read before it then gets the new list, page and whole', async () => {
+    const alice = await api.user('alice');
+    const { id } = await created(alice, 'before');
+    const before = (await alice.request('GET', '/api/tasks')).headers.get('etag') ?? '';
+    await alice.request('PUT', `/api/tasks/${id}`, { body: { title: 'after' } });
+    const after = await currentListEtag(alice.id);
+    expect(after).not.toBe(before);
+
+    for (const path of ['/api/tasks', '/api/tasks?limit=10']) {
+      const answer = await alice.request('GET', path, { headers: { 'if-none-match': before } });
+      expect(answer.status, path).toBe(200);
+      expect(answer.headers.get('etag'), path).toBe(after);
+      expect(
+        answer.body.map((task: { title: string }) => task.title),
+        path,
+      ).toEqual(['after']);
+    }
+  });
+
+  test('of an empty list: 0 for a user never seen, their counter for one whose tasks are gone or filtered out', async () => {
+    const [newcomer, leaver] = await Promise.all([api.user('newcomer'), api.user('leaver')]);
+    const { id } = await created(leaver, 'done');
+    await leaver.request('PATCH', `/api/tasks/${id}`, { body: { completed: true } });
+
+    // No users row: version 0. Open tasks of someone whose only task is completed: an empty page, their counter.
+    for (const [user, path, version] of [
+      [newcomer, '/api/tasks', 0n],
+      [newcomer, '/api/tasks?limit=5', 0n],
+      [leaver, '/api/tasks?completed=false', 2n],
+      [leaver, '/api/tasks?completed=false&limit=5', 2n],
+    ] as const) {
+      const answer = await user.request('GET', path);
+      expect(answer.status, path).toBe(200);
+      expect(answer.body, path).toEqual([]);
+      expect(answer.headers.get('etag'), path).toBe(listEtag(user.id, version));
+      expect((await user.request('GET', path, { headers: { 'if-none-match': listEtag(user.id, version) } })).status, path).toBe(304);
+    }
+    expect(await api.database.prisma.user.count({ where: { id: newcomer.id } })).toBe(0);
+
+    await leaver.request('DELETE', `/api/tasks/${id}`);
+    for (const path of ['/api/tasks', '/api/tasks?limit=5']) {
+      const answer = await leaver.request('GET', path);
+      expect(answer.body, path).toEqual([]);
+      expect(answer.headers.get('etag'), path).toBe(listEtag(leaver.id, 3n));
+    }
+  });
+
+  test('a refused list request (bad limit or cursor) is 400 whatever its If-None-Match, and has no ETag: there is no list to label', async () => {
+    const alice = await api.user('alice');
+    await created(alice);
+    const etag = await currentListEtag(alice.id);
+    // RFC 9110 §13.2.1: preconditions apply only where the answer without them would be a 2xx.
+    for (const path of ['/api/tasks?limit=0', '/api/tasks?limit=101', '/api/tasks?cursor=bad', '/api/tasks?limit=5&cursor=bad']) {
+      for (const headers of [{}, { 'if-none-match': etag }, { 'if-none-match': '*' }] as Record<string, string>[]) {
+        const refused = await alice.request('GET', path, { headers });
+        expect(refused.status, path).toBe(400);
+        expect(refused.headers.get('etag'), path).toBeNull();
+      }
+    }
+  });
+
+  test('a streamed whole list carries the ETag of its first chunk; a matching If-None-Match is 304 before any of it is sent', async () => {
+    const alice = await api.user('alice');
+    await api.database.prisma.user.create({ data: { id: alice.id } });
+    await api.database.prisma.task.createMany({ data: Array.from({ length: 600 }, (_, i) => ({ userId: alice.id, title: `bulk ${i}` })) });
+    const expected = await currentListEtag(alice.id);
+
+    const whole = await alice.request('GET', '/api/tasks');
+    expect(whole.body).toHaveLength(600);
+    expect(whole.headers.get('etag')).toBe(expected);
+    const notModified = await alice.request('GET', '/api/tasks', { headers: { 'if-none-match': `"other", ${expected}` } });
+    expect(notModified.status).toBe(304);
+    expect(notModified.text).toBe('');
+    expect(notModified.headers.get('etag')).toBe(expected);
+    expect(notModified.headers.get('transfer-encoding')).toBeNull();
+  });
+
+  test('costs no statement of its own on REST, and GraphQL lists do not read it', async () => {
+    const statements: string[] = [];
+    const recording = api.database.prisma.$extends({
+      query: {
+        $allOperations({ model, operation, args, query }) {
+          const text = operation === '$queryRaw' ? (args as { strings: string[] }).strings.join('?') : `${model ?? ''}.${operation}`;
+          statements.push(text);
+          return query(args);
+        },
+      },
+    }) as unknown as PrismaClient;
+    const counted = await createTestApp({ database: api.database, prisma: recording });
+    try {
+      const alice = await counted.user('alice');
+      for (let i = 0; i < 3; i++) await alice.request('POST', '/api/tasks', { body: { title: `t${i}` } });
+      const etag = await currentListEtag(alice.id);
+
+      for (const [path, headers] of [
+        ['/api/tasks', {}],
+        ['/api/tasks?limit=2', {}],
+        ['/api/tasks', { 'if-none-match': etag }],
+        ['/api/tasks?limit=2', { 'if-none-match': etag }],
+      ] as const) {
+        statements.length = 0;
+        const answer = await alice.request('GET', path, { headers });
+        expect(answer.headers.get('etag'), path).toBe(etag);
+        expect(statements, path).toHaveLength(1);
+        expect(statements[0], path).toMatch(/change_count FROM users/);
+      }
+
+      for (const query of ['{ tasks { id } }', '{ tasks(limit: 2) { id } }', '{ taskConnection(first: 2) { edges { node { id } } } }']) {
+        statements.length = 0;
+        const answer = await alice.graphql(query);
+        expect(answer.body.errors, query).toBeUndefined();
+        expect(statements, query).toHaveLength(1);
+        expect(statements[0], query).not.toMatch(/change_count/);
+      }
+    } finally {
+      await counted.close();
+    }
   });
 });

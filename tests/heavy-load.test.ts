@@ -10,6 +10,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { PrismaClient } from '../src/db/client.js';
 import { LIST_CHUNK_SIZE } from '../src/resolvers/task-list.js';
 import { openTestDatabase } from './support/database.js';
+import { listReadOf } from './support/list-reads.js';
 import { createTestApp, describe, expect, send, signToken, test, type TestApp } from './support/fixtures.js';
 import { until } from './support/wait.js';
 
@@ -24,12 +25,10 @@ beforeAll(async () => {
   const database = await openTestDatabase();
   const counted = database.prisma.$extends({
     query: {
-      task: {
-        findMany({ args, query }) {
-          const user = args.where?.userId;
-          if (args.take === LIST_CHUNK_SIZE + 1 && typeof user === 'string') chunksRead.set(user, (chunksRead.get(user) ?? 0) + 1);
-          return query(args);
-        },
+      $queryRaw({ args, query }) {
+        const read = listReadOf(args);
+        if (read?.take === LIST_CHUNK_SIZE + 1) chunksRead.set(read.userId, (chunksRead.get(read.userId) ?? 0) + 1);
+        return query(args);
       },
     },
   }) as unknown as PrismaClient;

@@ -1,18 +1,20 @@
 /**
  * Pages are read by keyset off the (user_id, created_at DESC, id DESC) index: EXPLAIN of the very SQL
- * Prisma sends for a deep page shows an index scan stopped by LIMIT, with no sort and no skipped rows.
+ * sent for a deep page, with and without the list version REST reads with it, shows an index scan stopped
+ * by LIMIT, with no sort and no skipped rows.
  */
 import { randomUUID } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { expect, test } from 'vitest';
 import { PrismaClient } from '../src/generated/prisma/client.js';
-import { findTaskPage } from '../src/resolvers/task-list.js';
+import { findTaskPage, findTaskPageAndVersion } from '../src/resolvers/task-list.js';
 import { testDatabaseUrl } from './support/database.js';
 
 interface PlanNode {
   'Node Type': string;
   'Index Name'?: string;
+  'Relation Name'?: string;
   Plans?: PlanNode[];
 }
 
@@ -46,20 +48,38 @@ test('a page deep into 5,000 tasks is an index range scan, not a sort or an offs
     ).rows;
     if (!middle) throw new Error('no rows');
 
-    const page = await findTaskPage(prisma, userId, { after: { createdAt: middle.created_at, id: middle.id }, take: 51 });
+    const after = { createdAt: middle.created_at, id: middle.id };
+    const planOfLastQuery = async () => {
+      const sent = queries.at(-1);
+      if (!sent) throw new Error('no query captured');
+      expect(sent.query).not.toMatch(/OFFSET/i); // nothing skipped row by row
+      const params = JSON.parse(sent.params) as unknown[];
+      const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${sent.query}`, params);
+      return nodes(rows[0]?.['QUERY PLAN'][0].Plan as PlanNode);
+    };
+
+    const page = await findTaskPage(prisma, userId, { after, take: 51 });
     expect(page).toHaveLength(51);
     expect(page[0]?.title).toBe('task 4002');
-
-    const sent = queries.at(-1);
-    if (!sent) throw new Error('no query captured');
-    const params = JSON.parse(sent.params) as unknown[];
-    const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${sent.query}`, params);
-    const plan = nodes(rows[0]?.['QUERY PLAN'][0].Plan as PlanNode);
-
+    const plan = await planOfLastQuery();
     expect(plan[0]?.['Node Type']).toBe('Limit');
     expect(plan.some((n) => n['Node Type'].startsWith('Index') && n['Index Name'] === 'tasks_user_id_created_at_id_idx')).toBe(true);
     expect(plan.some((n) => n['Node Type'] === 'Sort')).toBe(false);
-    expect(params.at(-1)).toBe('0'); // Prisma's OFFSET is always 0: nothing skipped row by row
+
+    // REST's page, with the user's list version read in the same statement: the same rows in the same order.
+    const versioned = await findTaskPageAndVersion(prisma, userId, { after, take: 51 });
+    expect(versioned.tasks.map(({ id }) => id)).toEqual(page.map(({ id }) => id));
+    const [user] = (await client.query<{ change_count: string }>('SELECT change_count FROM users WHERE id = $1', [userId])).rows;
+    expect(versioned.version).toBe(BigInt(user?.change_count ?? -1));
+    const versionedPlan = await planOfLastQuery();
+    // One outer row (the version) and the page as the inner side: the page's own order comes out.
+    expect(versionedPlan[0]?.['Node Type']).toBe('Nested Loop');
+    expect(versionedPlan.some((n) => n['Node Type'] === 'Limit')).toBe(true);
+    expect(versionedPlan.some((n) => n['Node Type'].startsWith('Index') && n['Index Name'] === 'tasks_user_id_created_at_id_idx')).toBe(
+      true,
+    );
+    expect(versionedPlan.some((n) => n['Node Type'] === 'Sort')).toBe(false);
+    expect(versionedPlan.some((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'tasks')).toBe(false);
   } finally {
     await client.query('DELETE FROM users WHERE id = $1', [userId]);
     await client.end();

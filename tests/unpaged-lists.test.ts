@@ -10,6 +10,7 @@ import type { App } from '../src/app.js';
 import type { Database, PrismaClient } from '../src/db/client.js';
 import { LIST_CHUNK_SIZE } from '../src/resolvers/task-list.js';
 import { openTestDatabase } from './support/database.js';
+import { listReadOf } from './support/list-reads.js';
 import { createTestApp, describe, expect, send, signToken, test } from './support/fixtures.js';
 
 let database: Database;
@@ -22,23 +23,22 @@ beforeAll(async () => {
   database = await openTestDatabase();
   const counted = database.prisma.$extends({
     query: {
-      task: {
-        async findMany({ args, query }) {
-          // A GraphQL list read whole (more than a chunk), or a REST chunk after the first (it has a cursor).
-          const whole = args.take !== undefined && args.take > LIST_CHUNK_SIZE + 1;
-          const laterChunk = args.take === LIST_CHUNK_SIZE + 1 && args.where?.AND !== undefined;
-          if (!whole && !laterChunk) return query(args);
-          const user = typeof args.where?.userId === 'string' ? args.where.userId : 'unknown';
-          running.set(user, (running.get(user) ?? 0) + 1);
-          most.set(user, Math.max(most.get(user) ?? 0, running.get(user) ?? 0));
-          try {
-            // Long enough for every request of a burst to have arrived while this one runs.
-            await new Promise((resolve) => setTimeout(resolve, 100));
-            return await query(args);
-          } finally {
-            running.set(user, (running.get(user) ?? 1) - 1);
-          }
-        },
+      async $queryRaw({ args, query }) {
+        const read = listReadOf(args);
+        // A GraphQL list read whole (more than a chunk), or a REST chunk after the first (it has a cursor).
+        const whole = read?.take !== undefined && read.take > LIST_CHUNK_SIZE + 1;
+        const laterChunk = read?.take === LIST_CHUNK_SIZE + 1 && read.afterCursor;
+        if (!read || (!whole && !laterChunk)) return query(args);
+        const user = read.userId;
+        running.set(user, (running.get(user) ?? 0) + 1);
+        most.set(user, Math.max(most.get(user) ?? 0, running.get(user) ?? 0));
+        try {
+          // Long enough for every request of a burst to have arrived while this one runs.
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          return await query(args);
+        } finally {
+          running.set(user, (running.get(user) ?? 1) - 1);
+        }
       },
     },
   }) as unknown as PrismaClient;

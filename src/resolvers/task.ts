@@ -10,6 +10,12 @@ import {
 } from '../errors.js';
 import { Prisma, type Task } from '../generated/prisma/client.js';
 
+/**
+ * A task as resolvers hand it to the schema's Task type: Prisma's row, or a list's, whose timestamps the
+ * database has written as ISO text already (./task-list.ts); the DateTime scalar takes either.
+ */
+export type TaskRow = Omit<Task, 'createdAt' | 'updatedAt'> & { createdAt: Date | string; updatedAt: Date | string };
+
 /** The selection plugin-prisma plans for the GraphQL fields asked for; spread it into every query. */
 export type TaskQuery = { select?: Prisma.TaskSelect; include?: Prisma.TaskInclude };
 

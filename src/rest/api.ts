@@ -20,7 +20,7 @@ import { inOperationSpan } from '../tracing.js';
 import { bodyArguments, parseJsonBody, queryArguments } from './arguments.js';
 import { deriveRestOperations, type RestOperation } from './operations.js';
 import type { Precondition } from '../resolvers/context.js';
-import { LIST_CHUNK_SIZE, listVersionForUser, type ListPaging } from '../resolvers/task-list.js';
+import { LIST_CHUNK_SIZE, type ListPaging } from '../resolvers/task-list.js';
 import { REST_BASE_PATH } from '../paths.js';
 import { createEventStreamRunner, type EventStreamOptions } from './event-stream.js';
 import { restRoutes } from './routes.js';
@@ -40,20 +40,6 @@ export interface RestApiOptions {
 export async function useRestApi(app: FastifyInstance, options: RestApiOptions): Promise<void> {
   const { authenticate, contextDependencies, metrics } = options;
   const { prisma, idempotencyKeyTtlMs } = contextDependencies;
-  /**
-   * The list's version, one read shared by a user's lists that ask while it is on its way: a flood of one
-   * user's lists costs one read, not one each (on the embedded database, each would hold up every other
-   * request). Still read before each of their lists, so an ETag is never newer than its list.
-   */
-  const versionReads = new Map<string, Promise<bigint>>();
-  const listVersion = (userId: string): Promise<bigint> => {
-    let read = versionReads.get(userId);
-    if (!read) {
-      read = listVersionForUser(prisma, userId).finally(() => versionReads.delete(userId));
-      versionReads.set(userId, read);
-    }
-    return read;
-  };
   const operations = deriveRestOperations(options.schema);
   await app.register(async (api) => {
     api.addHook('onRequest', authenticate);
@@ -89,13 +75,7 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
   async function run(operation: RestOperation, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const variables = variablesOf(operation, request);
     const userId = request.userId ?? '';
-    if (operation.route.paged) {
-      // Read before the list: a change in between makes the next If-None-Match miss, never match a stale list.
-      const etag = listEtag(userId, await listVersion(userId));
-      reply.header('etag', etag);
-      if (noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
-      if (variables.limit == null) return stream(operation, request, reply, variables);
-    }
+    if (operation.route.paged && variables.limit == null) return stream(operation, request, reply, variables);
     const writes = operation.kind === OperationTypeNode.MUTATION;
     const precondition = writes && operation.route.method !== 'POST' ? ifMatchPrecondition(request.headers['if-match']) : undefined;
     const key = writes ? idempotencyKeyOf(request.headers) : undefined;
@@ -127,13 +107,15 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
     precondition: Precondition,
     transaction?: Db,
   ): Promise<StoredResponse> {
-    const paging: ListPaging | undefined = operation.route.paged ? { nextCursor: null } : undefined;
+    // A list's ETag is its user's list version, read with the page (see stream()).
+    const paging: ListPaging | undefined = operation.route.paged ? { nextCursor: null, withVersion: true } : undefined;
     const context = createContext(contextDependencies, request.userId, { transaction, precondition });
     const result = await inOperationSpan(request, operation.kind, operation.name, () => operation.execute(context, variables, { paging }));
     metrics.countOperation('rest', operation.kind, operation.name);
     if (result.errors?.[0]) throw result.errors[0];
     const { status } = operation.route;
     const headers: Record<string, string> = {};
+    if (paging?.version !== undefined) headers.etag = listEtag(request.userId ?? '', paging.version);
     if (paging?.nextCursor) headers.link = `<${nextPageUrl(request.url, paging.nextCursor)}>; rel="next"`;
     if (status === 204) return { status, headers, body: '' };
     let data = result.data?.[operation.field] as Record<string, unknown> | null | undefined;
@@ -161,18 +143,24 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
    * read holds one chunk, not the list). The same JSON array as one answer would be. The first chunk is
    * read at once, like any page (most lists end there and go out as one string); the rest streams under
    * its user's limit on whole lists, and stops when the client goes.
+   *
+   * The ETag is the user's list version, read in the same statement as the first chunk (the same
+   * snapshot), so it is never newer than the list it labels: a change made while later chunks are read
+   * may be in the list and not in the ETag, and then the next If-None-Match misses (the version has
+   * moved on) rather than matching a list it does not describe. A matching If-None-Match is answered 304
+   * before anything of the body is sent.
    */
   async function stream(operation: RestOperation, request: FastifyRequest, reply: FastifyReply, variables: Record<string, unknown>) {
     const clientGone = clientGoneOf(request);
-    const chunk = async (cursor: unknown) => {
-      const paging: ListPaging = { nextCursor: null, chunkSize: LIST_CHUNK_SIZE };
+    const chunk = async (cursor: unknown, withVersion = false) => {
+      const paging: ListPaging = { nextCursor: null, chunkSize: LIST_CHUNK_SIZE, withVersion };
       const chunkContext = createContext(contextDependencies, request.userId, { clientGone });
       const result = await inOperationSpan(request, operation.kind, operation.name, () =>
         operation.execute(chunkContext, { ...variables, cursor }, { paging }),
       );
       if (result.errors?.[0]) throw result.errors[0];
       const items = result.data?.[operation.field] as unknown[];
-      return { json: items.map((item) => JSON.stringify(item)).join(','), next: paging.nextCursor };
+      return { json: items.map((item) => JSON.stringify(item)).join(','), next: paging.nextCursor, version: paging.version };
     };
     metrics.countOperation('rest', operation.kind, operation.name);
     // Back to the event loop first: other requests get their turn, and a client that has gone by then (a
@@ -180,7 +168,12 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
     await new Promise((resolve) => setImmediate(resolve));
     if (clientGone()) throw new ClientClosedRequestError();
     // Before the status: a bad cursor or an unreachable database is still a clean error.
-    const first = await chunk(variables.cursor ?? null);
+    const first = await chunk(variables.cursor ?? null, true);
+    if (first.version !== undefined) {
+      const etag = listEtag(request.userId ?? '', first.version);
+      reply.header('etag', etag);
+      if (noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
+    }
     if (first.next === null) return reply.code(operation.route.status).type(JSON_TYPE).send(`[${first.json}]`);
     return contextDependencies.unpagedLists(
       request.userId ?? '',

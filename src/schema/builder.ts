@@ -9,8 +9,12 @@ import type { Context, SignedInContext } from '../resolvers/context.js';
 import type { PrismaClient } from '../db/client.js';
 import { UnauthenticatedError } from '../errors.js';
 import { DateTime } from './date-time.js';
-import type PrismaTypes from '../generated/pothos-types.js';
+import type GeneratedPrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
+import type { TaskRow } from '../resolvers/task.js';
+
+/** As generated, but a Task's timestamps may also be ISO text (a list's rows, see TaskRow). */
+type PrismaTypes = Omit<GeneratedPrismaTypes, 'Task'> & { Task: Omit<GeneratedPrismaTypes['Task'], 'Shape'> & { Shape: TaskRow } };
 
 export const builder = new SchemaBuilder<{
   Context: Context;
