@@ -8,6 +8,8 @@ import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import type { ListenSource } from '../src/db/client.js';
 import { pruneTaskEvents } from '../src/events/log.js';
+import { createStreamRegistry } from '../src/events/registry.js';
+import { createLogger } from '../src/logger.js';
 import { createTestApp, describe, expect, signToken, test, type TestApp } from './support/fixtures.js';
 import { openSse, type SseEvent } from './support/sse.js';
 import { until } from './support/wait.js';
@@ -159,6 +161,46 @@ describe('places and wake-ups are kept in the database, for every instance', () 
       const again = await openSse(`${otherOrigin}/api/tasks/events`, auth(kate.token));
       expect(again.status).toBe(200);
       for (const stream of [...here, there, again]) stream.close();
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('a stream whose place is still being taken when the instance stops ends as it starts, holding nothing', async () => {
+    const registry = createStreamRegistry({
+      prisma: api.database.prisma,
+      logger: createLogger('silent'),
+      maxPerUser: 3,
+      maxStreams: 10,
+      watch: false,
+      onLapse: () => {},
+    });
+    const userId = `stopping-${Date.now()}`;
+    // The place is being taken in the database when the instance stops (a drain, a close).
+    const opening = registry.open(userId);
+    registry.stopAll();
+    const stream = await opening;
+    expect(stream.signal.aborted).toBe(true);
+    expect(registry.size).toBe(0);
+    // Its place is given back, and a stream opened later ends as it starts too.
+    await until(async () => (await countPlaces(userId)) === 0, { timeoutMs: 5_000 });
+    expect((await registry.open(userId)).signal.aborted).toBe(true);
+    expect(await countPlaces(userId)).toBe(0);
+    await registry.close();
+  });
+
+  test('a REST stream opened while the instance drains gets its head and the retry hint, and ends', async () => {
+    const other = await createTestApp({ database: api.database });
+    const url = await other.listen();
+    try {
+      const mia = await other.user('mia');
+      // Draining: still accepting for a while, every stream ended.
+      const draining = other.app.drain(1_000);
+      const stream = await openSse(`${url}/api/tasks/events`, auth(mia.token));
+      expect(stream.status).toBe(200);
+      const rest = await stream.rest(5_000);
+      expect(rest.at(-1)?.retry).toBeGreaterThan(0);
+      await draining;
     } finally {
       await other.close();
     }

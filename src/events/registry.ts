@@ -27,7 +27,7 @@ export interface OpenStream {
 export interface StreamRegistry {
   /** A place for one more stream of `userId`, or TooManyStreamsError. */
   open(userId: string): Promise<OpenStream>;
-  /** Ends every stream (their signals abort). */
+  /** Ends every stream (their signals abort), and every stream opened from then on as it starts. */
   stopAll(): void;
   /** Streams open on this instance. */
   readonly size: number;
@@ -64,6 +64,14 @@ export function createStreamRegistry({
   const open = new Map<string, { userId: string; controller: AbortController }>();
   /** Places being taken (counted against maxStreams, not yet in `open`). */
   let opening = 0;
+  /**
+   * Set by stopAll (a drain or a close). A stream whose place was still being taken then would otherwise
+   * start after every stream was ended, and hold the instance open for ever: from then on a stream is
+   * handed out already ended, holding no place, so that it ends as it starts, as the others did, with the
+   * hint to reconnect (to another instance).
+   */
+  let stopping = false;
+  const alreadyEnded: OpenStream = { signal: AbortSignal.abort(), release: () => {} };
   let renewTimer: NodeJS.Timeout | undefined;
   /** When the last renewal that reached the database started: every watch lasts until then + ttlMs. */
   let renewedAt = 0;
@@ -118,6 +126,7 @@ export function createStreamRegistry({
 
   return {
     async open(userId) {
+      if (stopping) return alreadyEnded;
       if (open.size + opening >= maxStreams)
         throw new TooManyStreamsError('This server holds as many streams as it can: retry after Retry-After seconds');
       const id = randomUUID();
@@ -132,6 +141,11 @@ export function createStreamRegistry({
         opening -= 1;
       }
       if (!granted) throw new TooManyStreamsError(`At most ${maxPerUser} streams per user: close one (tabs can share one)`);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stopAll() may have run while the place was being taken
+      if (stopping) {
+        later(id);
+        return alreadyEnded;
+      }
       if (open.size === 0) renewedAt = startedAt;
       const controller = new AbortController();
       open.set(id, { userId, controller });
@@ -150,6 +164,7 @@ export function createStreamRegistry({
       };
     },
     stopAll() {
+      stopping = true;
       for (const { controller } of open.values()) controller.abort();
     },
     get size() {

@@ -76,6 +76,8 @@ export function createEventStreamRunner(options: EventStreamOptions, path: strin
       Math.max(0, Math.min(tokenExpiresInMs(request), 2 ** 31 - 1)),
     );
 
+    // Opened as the instance stops (../events/registry.ts): it ends at once, with the hint to come back.
+    if (stream.signal.aborted) end('shutdown', `retry: ${RETRY_MS}\n\n`);
     try {
       for await (const item of taskEventStream(prisma, feed, userId, after, stream.signal)) {
         if (state.ended) break;
