@@ -48,7 +48,7 @@ test('a page deep into 5,000 tasks is an index range scan, not a sort or an offs
     ).rows;
     if (!middle) throw new Error('no rows');
 
-    const after = { createdAt: middle.created_at, id: middle.id };
+    const after = { createdAt: middle.created_at.toISOString(), id: middle.id };
     const planOfLastQuery = async () => {
       const sent = queries.at(-1);
       if (!sent) throw new Error('no query captured');

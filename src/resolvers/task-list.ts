@@ -23,18 +23,16 @@ type ListedTask = TaskRow & { createdAt: string; updatedAt: string };
 
 /** A position in the newest-first order: the (created_at, id) of the last task seen. */
 interface Cursor {
-  /** A Date, or its `toISOString()`. */
-  createdAt: Date | string;
+  /** As `toISOString()` writes it: every list row's timestamps are that text already (TASK_COLUMNS). */
+  createdAt: string;
   id: string;
 }
 
-const isoOf = (createdAt: Date | string): string => (typeof createdAt === 'string' ? createdAt : createdAt.toISOString());
-
 function encodeCursor(task: Cursor): string {
-  return Buffer.from(`${isoOf(task.createdAt)}|${task.id}`).toString('base64url');
+  return Buffer.from(`${task.createdAt}|${task.id}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): Cursor & { createdAt: string } {
+function decodeCursor(cursor: string): Cursor {
   const [iso, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(iso ?? '');
   // Years 0001–9999 only: toISOString writes others as ±YYYYYY, and PostgreSQL refuses most of them.
@@ -93,10 +91,10 @@ const OLDEST_FIRST = Prisma.sql` ORDER BY created_at, id`;
 function taskPageSql(userId: string, { completed, after, before, take, reverse }: TaskPageOptions): Prisma.Sql {
   // Written as "<= c and not (= c and id >= …)" rather than an OR, so PostgreSQL keeps an index range scan.
   const afterCursor = after
-    ? Prisma.sql` AND created_at <= ${isoOf(after.createdAt)}::timestamptz AND NOT (created_at = ${isoOf(after.createdAt)}::timestamptz AND id >= ${after.id}::uuid)`
+    ? Prisma.sql` AND created_at <= ${after.createdAt}::timestamptz AND NOT (created_at = ${after.createdAt}::timestamptz AND id >= ${after.id}::uuid)`
     : Prisma.empty;
   const beforeCursor = before
-    ? Prisma.sql` AND created_at >= ${isoOf(before.createdAt)}::timestamptz AND NOT (created_at = ${isoOf(before.createdAt)}::timestamptz AND id <= ${before.id}::uuid)`
+    ? Prisma.sql` AND created_at >= ${before.createdAt}::timestamptz AND NOT (created_at = ${before.createdAt}::timestamptz AND id <= ${before.id}::uuid)`
     : Prisma.empty;
   return Prisma.sql`SELECT ${TASK_COLUMNS} FROM tasks WHERE user_id = ${userId}${
     typeof completed === 'boolean' ? Prisma.sql` AND completed = ${completed}` : Prisma.empty

@@ -77,7 +77,7 @@ export function createEventStreamRunner(options: EventStreamOptions, path: strin
     );
 
     // Opened as the instance stops (../events/registry.ts): it ends at once, with the hint to come back.
-    if (stream.signal.aborted) end('shutdown', `retry: ${RETRY_MS}\n\n`);
+    if (stream.signal.aborted) return end('shutdown', `retry: ${RETRY_MS}\n\n`);
     try {
       for await (const item of taskEventStream(prisma, feed, userId, after, stream.signal)) {
         if (state.ended) break;

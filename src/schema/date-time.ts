@@ -35,62 +35,20 @@ export function isoString(date: Date): string {
   return `${cachedPrefix}${pad2(hours)}:${pad2(minutes)}:${pad2(seconds)}.${pad3(rest - seconds * 1_000)}Z`;
 }
 
-/** Character codes of the separators, and of the digits' range. */
-const DASH = 45;
-const COLON = 58;
-const DOT = 46;
-const T = 84;
-const Z = 90;
-const ZERO = 48;
-const NINE = 57;
-
-const isDigitAt = (text: string, at: number) => {
-  const code = text.charCodeAt(at);
-  return code >= ZERO && code <= NINE;
-};
-
 /**
- * Whether `text` has exactly the shape toISOString writes for years 0000–9999, `YYYY-MM-DDTHH:MM:SS.sssZ`:
- * each character checked at its place, nothing parsed. graphql-scalars answers such a string unchanged
- * when it names a valid instant; the shape alone does not say so (month 13 has it), but the text that
- * takes this way is the lists' timestamps (../resolvers/task-list.ts), written by PostgreSQL from valid ones.
+ * The shape toISOString writes for years 0000–9999, `YYYY-MM-DDTHH:MM:SS.sssZ`, checked and not parsed.
+ * graphql-scalars answers such a string unchanged when it names a valid instant; the shape alone does not
+ * say so (month 13 has it), but the text that takes this way is the lists' timestamps
+ * (../resolvers/task-list.ts), written by PostgreSQL from valid ones.
  */
-function isCanonicalIsoString(text: string): boolean {
-  return (
-    text.length === 24 &&
-    text.charCodeAt(4) === DASH &&
-    text.charCodeAt(7) === DASH &&
-    text.charCodeAt(10) === T &&
-    text.charCodeAt(13) === COLON &&
-    text.charCodeAt(16) === COLON &&
-    text.charCodeAt(19) === DOT &&
-    text.charCodeAt(23) === Z &&
-    isDigitAt(text, 0) &&
-    isDigitAt(text, 1) &&
-    isDigitAt(text, 2) &&
-    isDigitAt(text, 3) &&
-    isDigitAt(text, 5) &&
-    isDigitAt(text, 6) &&
-    isDigitAt(text, 8) &&
-    isDigitAt(text, 9) &&
-    isDigitAt(text, 11) &&
-    isDigitAt(text, 12) &&
-    isDigitAt(text, 14) &&
-    isDigitAt(text, 15) &&
-    isDigitAt(text, 17) &&
-    isDigitAt(text, 18) &&
-    isDigitAt(text, 20) &&
-    isDigitAt(text, 21) &&
-    isDigitAt(text, 22)
-  );
-}
+const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export const DateTime = new GraphQLScalarType({
   ...DateTimeISOResolver.toConfig(),
   serialize: (value) =>
     value instanceof Date && !Number.isNaN(value.getTime())
       ? isoString(value)
-      : typeof value === 'string' && isCanonicalIsoString(value)
+      : typeof value === 'string' && CANONICAL_ISO.test(value)
         ? value
         : DateTimeISOResolver.serialize(value),
 });
