@@ -7,7 +7,8 @@
  *
  * REST runs its work in one call (`runIdempotent`); /graphql opens the run before Yoga executes a mutation
  * and ends it once Yoga's answer is serialised (`beginKeyedRun`, from ./graphql/idempotent-mutations.ts).
- * Both go through the same lock, lookup and store.
+ * Both go through the same lock, lookup and store: BEGIN, the lock and lookup in one statement, the
+ * write, the store, COMMIT (each statement through Prisma costs ~250 µs of CPU, which is what a key costs).
  *
  * Stored rows outlive IDEMPOTENCY_KEY_TTL only until the next pruning pass (`pruneIdempotencyKeys`, on a
  * timer: ./db/pruning.ts, along the created_at index); a lookup ignores an expired row, so pruning late is harmless.
@@ -115,7 +116,6 @@ export interface OpenKeyedRun {
  * An open run must always be ended, or its transaction holds a connection until Prisma's timeout.
  */
 export async function beginKeyedRun(prisma: PrismaClient, request: IdempotentRequest): Promise<KeyedRun> {
-  const { userId, key, fingerprint } = request;
   let transaction: Db | undefined;
   let markOpen!: () => void;
   const opened = new Promise<undefined>((resolve) => (markOpen = () => resolve(undefined)));
@@ -130,14 +130,13 @@ export async function beginKeyedRun(prisma: PrismaClient, request: IdempotentReq
       const outcome = await ended;
       // Not to be stored: an answer that says nothing was done, so nothing may stay done.
       if (!outcome?.store) throw ROLLED_BACK;
-      const { response } = outcome;
-      const row = { fingerprint, status: response.status, headers: response.headers, body: response.body, createdAt: new Date() };
-      await tx.idempotencyKey.upsert({ where: { userId_key: { userId, key } }, create: { userId, key, ...row }, update: row });
+      await storeAnswer(tx, request, outcome.response);
       return undefined;
     },
-    // Read committed whatever the server's default: after the lock, the lookup must see the commit that released it.
-    // A keyed write waits for a connection as long as any request may, and runs no longer than one.
-    { isolationLevel: 'ReadCommitted', maxWait: 10_000, timeout: 30_000 },
+    // The server's isolation level, whatever it is (one statement fewer than naming one): the store
+    // below, not the lookup, is what keeps a key from answering twice (see storedAnswer). A keyed write
+    // waits for a connection as long as any request may, and runs no longer than one.
+    { maxWait: 10_000, timeout: 30_000 },
   );
   // The transaction ends at once with a stored answer (or an error); otherwise it is open, waiting for `end`.
   const replay = await Promise.race([opened, settled]);
@@ -159,16 +158,52 @@ export async function beginKeyedRun(prisma: PrismaClient, request: IdempotentReq
   return { transaction: transaction as Db, finish, abandon: () => finish(null).catch(() => undefined) };
 }
 
-/** The stored answer for the request's key, taking the key's lock first (held until the transaction ends). */
+/**
+ * The stored answer for the request's key, taking the key's lock first (held until the transaction ends),
+ * in one statement. Its snapshot is taken before the lock, so a run that released the key between the two
+ * may have stored an answer this lookup cannot see; then storeAnswer finds that live row instead of
+ * writing over it, and the whole run is rolled back and tried again, when this lookup sees it.
+ */
 async function storedAnswer(tx: Db, { userId, key, fingerprint, ttlMs }: IdempotentRequest): Promise<StoredResponse | undefined> {
-  // Held until commit; a second request with the key does not wait behind it but is told (409).
-  const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`
-    SELECT pg_try_advisory_xact_lock(hashtextextended(${userId} || chr(10) || ${key}, 0)) AS locked`;
-  if (!lock?.locked) throw new IdempotencyKeyInProgressError();
-  const stored = await tx.idempotencyKey.findUnique({ where: { userId_key: { userId, key } } });
-  if (!stored || stored.createdAt.getTime() <= Date.now() - ttlMs) return undefined;
-  if (stored.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
-  return { status: stored.status, headers: stored.headers as Record<string, string>, body: stored.body };
+  const [row] = await tx.$queryRaw<{ locked: boolean; fingerprint: string | null; status: number | null; headers: unknown; body: string | null }[]>`
+    SELECT pg_try_advisory_xact_lock(hashtextextended(${userId} || chr(10) || ${key}, 0)) AS locked,
+           k.fingerprint, k.status, k.headers, k.body
+    FROM (VALUES (1)) AS one
+    LEFT JOIN idempotency_keys k ON k.user_id = ${userId} AND k.key = ${key} AND k.created_at > ${liveAfter(ttlMs)}`;
+  // A second request with the key does not wait behind the first but is told (409).
+  if (!row?.locked) throw new IdempotencyKeyInProgressError();
+  if (row.fingerprint === null) return undefined;
+  if (row.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
+  return { status: row.status ?? 0, headers: row.headers as Record<string, string>, body: row.body ?? '' };
+}
+
+/**
+ * Stores the answer beside the run's writes: a new row, or over an expired one. A live row means another
+ * run stored its answer after this run's lookup: a write conflict, so the run is rolled back and retried.
+ */
+async function storeAnswer(tx: Db, { userId, key, fingerprint, ttlMs }: IdempotentRequest, response: StoredResponse): Promise<void> {
+  const headers = JSON.stringify(response.headers);
+  const stored = await tx.$executeRaw`
+    INSERT INTO idempotency_keys (user_id, key, fingerprint, status, headers, body, created_at)
+    VALUES (${userId}, ${key}, ${fingerprint}, ${response.status}, ${headers}::jsonb, ${response.body}, ${new Date()})
+    ON CONFLICT (user_id, key) DO UPDATE
+      SET fingerprint = excluded.fingerprint, status = excluded.status, headers = excluded.headers,
+          body = excluded.body, created_at = excluded.created_at
+      WHERE idempotency_keys.created_at <= ${liveAfter(ttlMs)}`;
+  if (stored === 0) throw new KeyStoredMeanwhileError();
+}
+
+/** A stored answer is live while created after this. */
+function liveAfter(ttlMs: number): Date {
+  return new Date(Date.now() - ttlMs);
+}
+
+/** Another run stored an answer for the key between this run's lookup and its store: retried (40001). */
+class KeyStoredMeanwhileError extends Error {
+  readonly code = '40001';
+  constructor() {
+    super('the idempotency key was answered by another run meanwhile');
+  }
 }
 
 /** Thrown in a keyed run's transaction to roll it back. */

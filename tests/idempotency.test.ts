@@ -13,7 +13,7 @@ import { GraphQLBoolean, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, Graph
 import type { Context, ContextDependencies } from '../src/resolvers/context.js';
 import { BadUserInputError } from '../src/errors.js';
 import { useGraphQL } from '../src/graphql/route.js';
-import { pruneIdempotencyKeys } from '../src/idempotency.js';
+import { pruneIdempotencyKeys, runIdempotent } from '../src/idempotency.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { createPerUserLimit } from '../src/per-user-limit.js';
@@ -169,6 +169,29 @@ describe('Idempotency-Key on REST', () => {
     } finally {
       await short.close();
     }
+  });
+});
+
+describe('storing an answer', () => {
+  test('a live answer found at the store (stored after the lookup) is never written over: the run is rolled back and run again', async () => {
+    const request = { userId: `store-${randomUUID()}`, key: 'k', fingerprint: 'f', ttlMs: 60_000 };
+    let runs = 0;
+    const result = await runIdempotent(api.database.prisma, request, async (transaction) => {
+      runs += 1;
+      // The first run finds, at its store, a live answer that its lookup did not see (as when another run
+      // released the key between this run's snapshot and its lock); the retry does not.
+      if (runs === 1) {
+        await transaction.$executeRaw`
+          INSERT INTO idempotency_keys (user_id, key, fingerprint, status, headers, body, created_at)
+          VALUES (${request.userId}, ${request.key}, 'other', 201, '{}'::jsonb, 'theirs', now())`;
+      }
+      return { response: { status: 200, headers: { 'content-type': 'text/plain' }, body: `run ${runs}` }, store: true };
+    });
+
+    expect(runs).toBe(2);
+    expect(result).toEqual({ response: { status: 200, headers: { 'content-type': 'text/plain' }, body: 'run 2' }, replayed: false });
+    const rows = await api.database.prisma.idempotencyKey.findMany({ where: { userId: request.userId } });
+    expect(rows.map(({ fingerprint, status, body }) => ({ fingerprint, status, body }))).toEqual([{ fingerprint: 'f', status: 200, body: 'run 2' }]);
   });
 });
 
