@@ -165,7 +165,9 @@ export async function beginKeyedRun(prisma: PrismaClient, request: IdempotentReq
  * writing over it, and the whole run is rolled back and tried again, when this lookup sees it.
  */
 async function storedAnswer(tx: Db, { userId, key, fingerprint, ttlMs }: IdempotentRequest): Promise<StoredResponse | undefined> {
-  const [row] = await tx.$queryRaw<{ locked: boolean; fingerprint: string | null; status: number | null; headers: unknown; body: string | null }[]>`
+  const [row] = await tx.$queryRaw<
+    { locked: boolean; fingerprint: string | null; status: number | null; headers: unknown; body: string | null }[]
+  >`
     SELECT pg_try_advisory_xact_lock(hashtextextended(${userId} || chr(10) || ${key}, 0)) AS locked,
            k.fingerprint, k.status, k.headers, k.body
     FROM (VALUES (1)) AS one

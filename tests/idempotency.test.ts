@@ -191,7 +191,9 @@ describe('storing an answer', () => {
     expect(runs).toBe(2);
     expect(result).toEqual({ response: { status: 200, headers: { 'content-type': 'text/plain' }, body: 'run 2' }, replayed: false });
     const rows = await api.database.prisma.idempotencyKey.findMany({ where: { userId: request.userId } });
-    expect(rows.map(({ fingerprint, status, body }) => ({ fingerprint, status, body }))).toEqual([{ fingerprint: 'f', status: 200, body: 'run 2' }]);
+    expect(rows.map(({ fingerprint, status, body }) => ({ fingerprint, status, body }))).toEqual([
+      { fingerprint: 'f', status: 200, body: 'run 2' },
+    ]);
   });
 });
 
