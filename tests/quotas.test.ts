@@ -56,6 +56,23 @@ describe('the task limit', () => {
     expect(row?.taskCount).toBe(5);
   });
 
+  test('50 concurrent first creates by a new user under the limit: every one is 201 (none refused for the race on their row)', async () => {
+    const roomy = await createTestApp({ database: api.database, env: { MAX_TASKS_PER_USER: '100000' } });
+    try {
+      for (let round = 0; round < 3; round++) {
+        const newcomer = await roomy.user(`newcomer-${round}`);
+        const answers = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => newcomer.request('POST', '/api/tasks', { body: { title: `first ${i}` } })),
+        );
+
+        expect(answers.filter((r) => r.status !== 201).map((r) => [r.status, r.body])).toEqual([]);
+        expect(await roomy.database.prisma.task.count({ where: { userId: newcomer.id } })).toBe(50);
+      }
+    } finally {
+      await roomy.close();
+    }
+  });
+
   test('two instances on one database: 40 concurrent creates split between them, exactly 5 succeed', async () => {
     const other = await createTestApp({ database: api.database, env: { MAX_TASKS_PER_USER: '5' } });
     try {

@@ -62,9 +62,12 @@ async function createTaskForUser(prisma: Db, userId: string, title: string, maxT
       INSERT INTO tasks (user_id, title) SELECT id, ${normalized} FROM owner
       RETURNING id, user_id AS "userId", title, completed, version, created_at AS "createdAt", updated_at AS "updatedAt"`;
     if (task) return task;
-    if (await prisma.user.count({ where: { id: userId } })) throw new QuotaExceededError();
+    // Nothing inserted: the user is at the limit, or had no row when the statement began (a concurrent
+    // first write may have made it since: then this tries again rather than refusing).
+    const owner = await prisma.user.findUnique({ where: { id: userId }, select: { taskCount: true } });
+    if (owner && owner.taskCount >= maxTasks) throw new QuotaExceededError();
     // First write by this user: create their row (race-safe), then the task.
-    await prisma.user.createMany({ data: [{ id: userId }], skipDuplicates: true });
+    if (!owner) await prisma.user.createMany({ data: [{ id: userId }], skipDuplicates: true });
   }
 }
 
