@@ -12,6 +12,7 @@ import { TEST_SECRET, signToken } from './support/fixtures.js';
 import { query } from './support/postgres.js';
 import { makeWorkDir, startServer, type RunningServer } from './support/server-process.js';
 import { openSse, type SseEvent } from './support/sse.js';
+import { startTcpProxy } from './support/tcp-proxy.js';
 
 const workDir = makeWorkDir();
 const listenName = `listen-${randomUUID().slice(0, 8)}`;
@@ -79,6 +80,43 @@ describe('the change stream across instances', () => {
       stream.close();
     }
   });
+
+  test("a stream is open once its answer has begun: a write made at once through another instance reaches it, however slow the stream's database", async () => {
+    // Instance 3 reaches the database through a proxy that holds every chunk back 150 ms: a write through
+    // instance 2 the moment the stream's head arrives commits long before instance 3 could read anything.
+    const database = new URL(testDatabaseUrl());
+    const proxy = await startTcpProxy(database.hostname, Number(database.port || 5432));
+    const three = await startServer(workDir, env({ DATABASE_URL: proxy.url(testDatabaseUrl()), MIGRATE_ON_START: 'false' }));
+    try {
+      proxy.delayMs = 150;
+      proxy.setMode('slow');
+      const [carol, dave] = await Promise.all([user(), user()]);
+      const rest = await openSse(`${three.url}/api/tasks/events`, { authorization: carol.headers.authorization });
+      const created = await carol.create(two.url, 'at once');
+      const graphql = await openSse(`${three.url}/graphql`, dave.headers, {
+        method: 'POST',
+        body: JSON.stringify({ query: 'subscription { taskEvents { kind task { id title } } }' }),
+      });
+      const createdToo = await dave.create(two.url, 'at once too');
+      try {
+        const first = (await rest.next(10_000)) as SseEvent;
+        expect(first.event).toBe('task.created');
+        expect(JSON.parse(first.data)).toMatchObject({ id: created.id, title: 'at once' });
+        const next = (await graphql.next(10_000)) as SseEvent;
+        expect(next.event).toBe('next');
+        expect(JSON.parse(next.data)).toEqual({
+          data: { taskEvents: { kind: 'CREATED', task: { id: createdToo.id, title: 'at once too' } } },
+        });
+      } finally {
+        rest.close();
+        graphql.close();
+      }
+    } finally {
+      proxy.setMode('up');
+      await three.stop();
+      await proxy.close();
+    }
+  }, 60_000);
 
   test('a stream cut during 100 writes and resumed with Last-Event-ID gets exactly the events it missed', async () => {
     const bob = await user();

@@ -13,13 +13,32 @@ export type StreamItem = { type: 'event'; event: LoggedEvent } | { type: 'reset'
 /** Events read from the log at a time. */
 const BATCH = 100;
 
-export async function* taskEventStream(
+/**
+ * Opens the stream: resolves once it watches and knows where it starts (so a client told that its stream
+ * is open, after this, is sent every change committed from then on), and rejects if that read fails.
+ */
+export async function openTaskEventStream(
   prisma: PrismaClient,
   feed: ChangeFeed,
   userId: string,
   after: bigint | null,
   signal: AbortSignal,
-): AsyncGenerator<StreamItem, void, undefined> {
+): Promise<AsyncGenerator<StreamItem, void, undefined>> {
+  const stream = follow(prisma, feed, userId, after, signal);
+  // Runs it to its first yield, STARTED; from then on, return() ends it (its watch included).
+  await stream.next();
+  return stream as AsyncGenerator<StreamItem, void, undefined>;
+}
+
+const STARTED = Symbol('started');
+
+async function* follow(
+  prisma: PrismaClient,
+  feed: ChangeFeed,
+  userId: string,
+  after: bigint | null,
+  signal: AbortSignal,
+): AsyncGenerator<StreamItem | typeof STARTED, void, undefined> {
   // Watching before the first read: a change committed meanwhile wakes it again rather than being missed.
   let pending = true;
   let notify: (() => void) | undefined;
@@ -32,6 +51,7 @@ export async function* taskEventStream(
   const stopped = () => signal.aborted;
   try {
     let cursor: bigint;
+    let reset = false;
     if (after === null) {
       cursor = await lastEventId(prisma, userId);
     } else {
@@ -41,9 +61,11 @@ export async function* taskEventStream(
         // Go on from what the log still has: the user's last event, or where pruning stopped.
         const last = await lastEventId(prisma, userId);
         cursor = last > horizon ? last : horizon;
-        yield { type: 'reset', id: cursor };
+        reset = true;
       }
     }
+    yield STARTED;
+    if (reset) yield { type: 'reset', id: cursor };
     while (!stopped()) {
       if (!pending) {
         await new Promise<void>((resolve) => (notify = resolve));

@@ -12,7 +12,7 @@ import type { PrismaClient } from '../db/client.js';
 import { BadUserInputError } from '../errors.js';
 import type { ChangeFeed } from '../events/feed.js';
 import type { StreamRegistry } from '../events/registry.js';
-import { parseCursor, taskEventStream, type StreamItem } from '../events/stream.js';
+import { openTaskEventStream, parseCursor, type StreamItem } from '../events/stream.js';
 import { tokenExpiresInMs } from '../http/request-gate.js';
 import type { Metrics } from '../metrics.js';
 const HEARTBEAT_MS = 15_000;
@@ -38,8 +38,24 @@ export function createEventStreamRunner(options: EventStreamOptions, path: strin
     const after = cursorOf(request);
     const stream = await streams.open(userId);
     const raw = reply.raw;
+    const gone = () => raw.destroyed || request.raw.socket.destroyed;
     // The client left while the place was being taken.
-    if (raw.destroyed || request.raw.socket.destroyed) return stream.release();
+    if (gone()) return stream.release();
+    // Where the stream starts is read before anything is sent: once the client sees the stream open, every
+    // change committed from then on reaches it. If that read fails, the answer is the error (a 503).
+    let source: AsyncGenerator<StreamItem, void, undefined> | undefined;
+    try {
+      // (Not for a stream opened as the instance stops: it only tells its client to come back.)
+      if (!stream.signal.aborted) source = await openTaskEventStream(prisma, feed, userId, after, stream.signal);
+    } catch (error) {
+      stream.release();
+      throw error;
+    }
+    // Or while its start was being read.
+    if (gone()) {
+      await source?.return();
+      return stream.release();
+    }
     const state = { ended: false, events: 0 };
     // Hijacked, the answer is not in the request log or metrics (../http/observability.ts): it gets a line
     // of its own when it ends, and the stream metrics.
@@ -77,9 +93,12 @@ export function createEventStreamRunner(options: EventStreamOptions, path: strin
     );
 
     // Opened as the instance stops (../events/registry.ts): it ends at once, with the hint to come back.
-    if (stream.signal.aborted) return end('shutdown', `retry: ${RETRY_MS}\n\n`);
+    if (source === undefined || stream.signal.aborted) {
+      await source?.return();
+      return end('shutdown', `retry: ${RETRY_MS}\n\n`);
+    }
     try {
-      for await (const item of taskEventStream(prisma, feed, userId, after, stream.signal)) {
+      for await (const item of source) {
         if (state.ended) break;
         raw.write(format(item));
         state.events += 1;

@@ -5,7 +5,7 @@
 import type { Context } from '../resolvers/context.js';
 import { BadUserInputError, UnauthenticatedError } from '../errors.js';
 import type { TaskSnapshot } from '../events/log.js';
-import { parseCursor, taskEventStream } from '../events/stream.js';
+import { openTaskEventStream, parseCursor } from '../events/stream.js';
 import { builder } from './builder.js';
 import { Task } from './task.js';
 
@@ -68,7 +68,13 @@ async function subscribe(ctx: Context, userId: string, after: string | null): Pr
     },
     Math.max(0, Math.min(ctx.tokenExpiresInMs(), 2 ** 31 - 1)),
   );
-  const source = taskEventStream(prisma, feed, userId, cursor, stream.signal);
+  // Where it starts is read before Yoga answers: once the client sees the subscription open, every change
+  // committed from then on reaches it.
+  const source = await openTaskEventStream(prisma, feed, userId, cursor, stream.signal).catch((error: unknown) => {
+    clearTimeout(expiry);
+    stream.release();
+    throw error;
+  });
   const finish = (reason: 'client' | 'shutdown' | 'reauth' | 'error') => {
     clearTimeout(expiry);
     stream.release();
