@@ -199,7 +199,7 @@ async function prepareDatabase(): Promise<Fixture> {
 
 // ----------------------------------------------------------------------------------------------- servers
 
-async function start(name: ServerName, port: number): Promise<Server> {
+async function start(name: ServerName, port: number, options: { cpu?: string; env?: Record<string, string> } = {}): Promise<Server> {
   const env = {
     PATH: process.env.PATH,
     NODE_ENV: 'production',
@@ -215,13 +215,14 @@ async function start(name: ServerName, port: number): Promise<Server> {
     RATE_LIMIT_PER_SECOND: '1000000',
     RATE_LIMIT_BURST: '1000000',
     ...(name !== 'bare' && process.env.BENCH_OURS_NODE_OPTIONS && { NODE_OPTIONS: process.env.BENCH_OURS_NODE_OPTIONS }),
+    ...options.env,
   };
   const script = join(root, name === 'bare' ? 'bench/bare-server.mjs' : 'dist/server.js');
   // As `npm start` runs it (package.json), then whatever is being tried.
   const nodeArgs =
     name === 'ours' ? ['--max-semi-space-size=16', ...(process.env.BENCH_OURS_NODE_ARGS?.split(' ').filter(Boolean) ?? [])] : [];
   const [command, args] = hasTaskset()
-    ? ['taskset', ['-c', serverCpu, serverNode, ...nodeArgs, script]]
+    ? ['taskset', ['-c', options.cpu ?? serverCpu, serverNode, ...nodeArgs, script]]
     : [serverNode, [...nodeArgs, script]];
   const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -267,6 +268,78 @@ function cpuSeconds(server: Server): number {
       .split(') ')[1]
       ?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+// ------------------------------------------------------------------------------------ watched writes
+
+/** The poll interval tried against LISTEN for watched writes. */
+const WATCH_POLL_MS = Number(process.env.BENCH_WATCH_POLL_MS ?? 25);
+const watchedLatencies: { target: string; events: number; p50: number; p99: number }[] = [];
+
+interface Watcher {
+  /** Waits for the events still on their way, then closes the streams and the instance. */
+  stop(): Promise<{ latencies: number[]; received: number; expected: number }>;
+}
+
+/**
+ * A second instance of ours with one live stream per user (GET /api/tasks/events), recording for each
+ * event how long after its write (the task's updated_at, the write's transaction time) it arrived.
+ */
+async function startWatcher(f: Fixture, users: string[], pollMs: number): Promise<Watcher> {
+  const server = await start('ours', 8403, { cpu: loadCpu, env: { TASK_EVENTS_POLL_MS: String(pollMs), MAX_STREAMS: '10000' } });
+  const { rows } = await f.admin.query<{ max: string }>('SELECT COALESCE(max(id), 0)::text AS max FROM task_events');
+  const from = rows[0]?.max ?? '0';
+  const controller = new AbortController();
+  const latencies: number[] = [];
+  let received = 0;
+  const opened: Promise<void>[] = [];
+  const reading: Promise<void>[] = [];
+  for (const userId of users) {
+    const response = fetch(`${server.origin}/api/tasks/events`, {
+      headers: { authorization: `Bearer ${f.tokens.get(userId) ?? ''}`, accept: 'text/event-stream' },
+      signal: controller.signal,
+    });
+    // Open once the answer's head is here: the stream has taken its place (and marked its user watched).
+    opened.push(response.then((r) => assert(r.ok && r.body, `stream for ${userId}: ${r.status}`)));
+    reading.push(
+      response
+        .then(async (r) => {
+          const decoder = new TextDecoder();
+          let buffer = '';
+          for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
+            const now = Date.now();
+            buffer += decoder.decode(chunk, { stream: true });
+            for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
+              const message = buffer.slice(0, end);
+              buffer = buffer.slice(end + 2);
+              const data = /^data: (.*)$/m.exec(message)?.[1];
+              if (!/^event: task\./m.test(message) || !data) continue;
+              received += 1;
+              latencies.push(now - Date.parse((JSON.parse(data) as { updated_at: string }).updated_at));
+            }
+          }
+        })
+        .catch(() => undefined),
+    );
+  }
+  await Promise.all(opened);
+  return {
+    async stop() {
+      // The last writes' events: wait until none has come for half a second (at most 10 s).
+      for (let last = -1, i = 0; received !== last && i < 20; i++) {
+        last = received;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      const counted = await f.admin.query<{ count: string }>(
+        'SELECT count(*)::text AS count FROM task_events WHERE user_id = ANY($1::text[]) AND id > $2::bigint',
+        [users, from],
+      );
+      controller.abort();
+      await Promise.all(reading);
+      await stop(server);
+      return { latencies, received, expected: Number(counted.rows[0]?.count ?? 0) };
+    },
+  };
 }
 
 // --------------------------------------------------------------------------------------------- scenarios
@@ -366,16 +439,49 @@ function scenarios(f: Fixture): Scenario[] {
     variant: 'no log',
     database: { before: () => f.admin.query(triggersWithoutLog), after: () => f.admin.query(triggersAsShipped) },
   });
-  const watched = (flavour: Omit<Flavour, 'server' | 'face'>): Flavour => ({
-    ...flavour,
-    server: 'ours',
-    face: 'REST',
-    variant: 'watched',
-    database: {
-      before: () => f.admin.query("UPDATE users SET watched_until = now() + interval '1 hour'"),
-      after: () => f.admin.query('UPDATE users SET watched_until = NULL'),
-    },
-  });
+  /**
+   * Our REST face while a second instance of ours (pinned beside the load generator) holds a live stream
+   * open for each user the scenario writes to, woken by LISTEN/NOTIFY (`pollMs` 0) or by polling the
+   * change counters every `pollMs`: what a watched write costs, and how long each write takes to reach
+   * its stream on the other instance (printed per run, and checked: every event arrives).
+   */
+  const watched =
+    (label: string, pollMs: number, users: string[]) =>
+    (flavour: Omit<Flavour, 'server' | 'face'>): Flavour => {
+      let watcher: Watcher | undefined;
+      const variant = `watched (${label})`;
+      return {
+        ...flavour,
+        server: 'ours',
+        face: 'REST',
+        variant,
+        database: {
+          before: async () => {
+            watcher = await startWatcher(f, users, pollMs);
+          },
+          after: async () => {
+            const seen = await watcher?.stop();
+            watcher = undefined;
+            // A stream's mark outlives it by a minute: the next target's writes are nobody's.
+            await f.admin.query('UPDATE users SET watched_until = NULL');
+            if (seen && seen.expected > 100) {
+              const sorted = seen.latencies.sort((a, b) => a - b);
+              const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN;
+              watchedLatencies.push({ target: `ours REST ${variant}`, events: seen.received, p50: at(0.5), p99: at(0.99) });
+              console.log(
+                `   ${variant}: ${seen.received} of ${seen.expected} events reached the other instance; write → event p50 ${at(0.5)} ms, p99 ${at(0.99)} ms`,
+              );
+            }
+            assert(
+              seen === undefined || seen.received === seen.expected,
+              `${variant}: ${seen?.received} of ${seen?.expected} events arrived`,
+            );
+          },
+        },
+      };
+    };
+  const smallUsers = Array.from({ length: SMALL_USERS }, (_, i) => user(i));
+  const creators = Array.from({ length: SMALL_USERS }, (_, i) => creator(i));
 
   const toggle: Omit<Flavour, 'server' | 'face'> = {
     next: (n) => ({ method: 'PATCH', path: `/api/tasks/${small(n).id}`, userId: small(n).userId, body: { completed: n % 2 === 0 } }),
@@ -434,14 +540,26 @@ function scenarios(f: Fixture): Scenario[] {
     {
       name: 'toggle',
       flavours: [
-        ...[toggle].flatMap((flavour) => [...both(flavour), keyed(flavour), withoutLog(flavour), watched(flavour)]),
+        ...[toggle].flatMap((flavour) => [
+          ...both(flavour),
+          keyed(flavour),
+          withoutLog(flavour),
+          watched('LISTEN', 0, smallUsers)(flavour),
+          watched(`poll ${WATCH_POLL_MS} ms`, WATCH_POLL_MS, smallUsers)(flavour),
+        ]),
         ...[graphqlToggle].flatMap((flavour) => [graphql(flavour), graphqlKeyed(flavour)]),
       ],
     },
     {
       name: 'create',
       flavours: [
-        ...[create].flatMap((flavour) => [...both(flavour), keyed(flavour), withoutLog(flavour), watched(flavour)]),
+        ...[create].flatMap((flavour) => [
+          ...both(flavour),
+          keyed(flavour),
+          withoutLog(flavour),
+          watched('LISTEN', 0, creators)(flavour),
+          watched(`poll ${WATCH_POLL_MS} ms`, WATCH_POLL_MS, creators)(flavour),
+        ]),
         ...[graphqlCreate].flatMap((flavour) => [graphql(flavour), graphqlKeyed(flavour)]),
       ],
     },
@@ -723,3 +841,7 @@ console.log(
     `${connections} connections, ${duration} s per run, ${rounds} rounds; medians over rounds, ratios against the bare server of the same round\n`,
 );
 console.log(table(results, list));
+if (watchedLatencies.length > 0) {
+  console.log('\n| target | events | write → event on the other instance, p50 ms | p99 ms |\n|---|---:|---:|---:|');
+  for (const l of watchedLatencies) console.log(`| ${l.target} | ${l.events} | ${l.p50} | ${l.p99} |`);
+}

@@ -85,8 +85,8 @@ export interface TasksConfig {
 export interface EventsConfig {
   /** How long the change log keeps events: a stream can resume from a cursor this old. */
   retentionMs: number;
-  /** Read the watched users' change counters this often instead of LISTEN (0: LISTEN). */
-  pollMs: number;
+  /** Read the watched users' change counters this often (0: LISTEN/NOTIFY; unset: ../events/feed.ts's default). */
+  pollMs: number | undefined;
   /** Streams one user may hold open, across all instances. */
   maxStreamsPerUser: number;
   /** Streams one instance holds open in all. */

@@ -57,12 +57,11 @@ const envSchema = z.object({
   REQUIRE_IF_MATCH: withDefault(z.stringbool(), false),
   IDEMPOTENCY_KEY_TTL: withDefault(duration, 86_400_000),
   TASK_EVENTS_RETENTION: withDefault(duration, 86_400_000),
-  TASK_EVENTS_POLL_MS: withDefault(
+  TASK_EVENTS_POLL_MS: optional(
     z.coerce
       .number()
       .int()
-      .refine((ms) => ms === 0 || ms >= 50, { error: 'must be 0 (LISTEN) or at least 50' }),
-    0,
+      .refine((ms) => ms === 0 || ms >= 10, { error: 'must be 0 (LISTEN) or at least 10' }),
   ),
   DATABASE_LISTEN_URL: optional(postgresUrl),
   MAX_STREAMS_PER_USER: withDefault(int(1, 1_000), 10),

@@ -17,7 +17,8 @@ import { until } from './support/wait.js';
 let api: TestApp;
 let origin: string;
 beforeAll(async () => {
-  api = await createTestApp({ env: { MAX_STREAMS_PER_USER: '3' } });
+  // LISTEN/NOTIFY (in-process on PGlite); polling, the default on PostgreSQL, has a test of its own below.
+  api = await createTestApp({ env: { MAX_STREAMS_PER_USER: '3', TASK_EVENTS_POLL_MS: '0' } });
   origin = await api.listen();
 });
 afterAll(() => api.close());
@@ -240,7 +241,7 @@ describe('places and wake-ups are kept in the database, for every instance', () 
     }
   });
 
-  test('with TASK_EVENTS_POLL_MS, streams are woken by polling the change counters, and writes notify no one', async () => {
+  test('polling (TASK_EVENTS_POLL_MS; the default on PostgreSQL): streams are woken by the change counters, and writes notify no one', async () => {
     const polling = await createTestApp({ database: api.database, env: { TASK_EVENTS_POLL_MS: '50' } });
     const url = await polling.listen();
     const heard = await listenForWakeUps(api.database.listen);

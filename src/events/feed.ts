@@ -1,16 +1,18 @@
 /**
  * Wake-ups for the live streams of one instance, in one of two ways:
- * - LISTEN (the default): a write's trigger sends `pg_notify('task_events', '<last event id> <user id>')`
- *   on commit when some instance watches the user (./registry.ts), and this instance holds one LISTEN
- *   connection for all its streams, open only while some stream watches, reconnecting with backoff. A
- *   notification lost while the connection was down costs nothing but a moment: after every (re)connect
- *   every stream reads the log again (./log.ts).
- * - Polling (`pollMs`, TASK_EVENTS_POLL_MS): every `pollMs` one query reads the change counter
- *   (users.change_count, moved by every write in its own transaction) of every user this instance
- *   watches, and wakes the streams of those whose counter moved. No LISTEN connection, and writes send
- *   no notification at all (a notification serialises the commits of the writers that send one): for a
- *   database that cannot LISTEN, or where watched writes are many.
- * The embedded database notifies in this process (PGlite's listen()).
+ * - Polling (the default on PostgreSQL, every DEFAULT_POLL_MS; TASK_EVENTS_POLL_MS sets another interval):
+ *   every `pollMs` one query reads the change counter (users.change_count, moved by every write in its own
+ *   transaction) of every user this instance watches, and wakes the streams of those whose counter
+ *   moved. Writes send nothing and wait for nothing; the instance needs no connection of its own, so it
+ *   works through any pooler. It costs one query per interval while the instance has a stream open.
+ * - LISTEN (TASK_EVENTS_POLL_MS=0): a write's trigger sends `pg_notify('task_events', '<last event id>
+ *   <user id>')` on commit when some LISTEN instance watches the user (./registry.ts), and this instance
+ *   holds one LISTEN connection for all its streams, open only while some stream watches, reconnecting
+ *   with backoff. A notification lost while the connection was down costs nothing but a moment: after
+ *   every (re)connect every stream reads the log again (./log.ts). Idle streams cost nothing, but a
+ *   notifying transaction holds the database's notification lock through its commit, so writes by watched
+ *   users commit one at a time: measured, 24–31 % fewer such writes a second (bench/RESULTS.md, issue 21).
+ * The embedded database notifies in this process (PGlite's listen()), unless TASK_EVENTS_POLL_MS is set.
  */
 import pg from 'pg';
 import type { Db, ListenSource } from '../db/client.js';
@@ -28,15 +30,20 @@ export interface ChangeFeed {
   close(): Promise<void>;
 }
 
+/** How often a PostgreSQL instance polls by default: a change reaches a stream within about this long. */
+export const DEFAULT_POLL_MS = 25;
+
 export interface ChangeFeedOptions {
-  /** Poll this often instead of LISTEN (0: LISTEN). */
-  pollMs?: number;
+  /** Poll this often (0: LISTEN; unset: DEFAULT_POLL_MS on PostgreSQL, in-process wake-ups on PGlite). */
+  pollMs?: number | undefined;
   /** Where the poller reads the change counters. */
   prisma: Db;
   logger: Logger;
 }
 
-export function createChangeFeed(source: ListenSource, { pollMs = 0, prisma, logger }: ChangeFeedOptions): ChangeFeed {
+export function createChangeFeed(source: ListenSource, options: ChangeFeedOptions): ChangeFeed {
+  const { prisma, logger } = options;
+  const pollMs = options.pollMs ?? (source.kind === 'postgres' ? DEFAULT_POLL_MS : 0);
   const watchers = new Map<string, Set<() => void>>();
   const wakeAll = () => {
     for (const set of watchers.values()) for (const wake of set) wake();
