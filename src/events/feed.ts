@@ -31,7 +31,7 @@ export interface ChangeFeed {
 }
 
 /** How often a PostgreSQL instance polls by default: a change reaches a stream within about this long. */
-export const DEFAULT_POLL_MS = 25;
+const DEFAULT_POLL_MS = 25;
 
 export interface ChangeFeedOptions {
   /** Poll this often (0: LISTEN; unset: DEFAULT_POLL_MS on PostgreSQL, in-process wake-ups on PGlite). */
