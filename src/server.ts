@@ -7,9 +7,10 @@ import cluster from 'node:cluster';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp, type App } from './app.js';
-import { DataDirectoryError, openDatabase, type Database } from './db/client.js';
+import { DataDirectoryError, openDatabase, timeoutOnRole, type Database } from './db/client.js';
 import { DirectoryInUseError } from './db/directory-lock.js';
 import { applyMigrations } from './db/migrate.js';
+import { pooledStatementTimeout, setRoleStatementTimeout } from './db/statement-timeout.js';
 import { isMigrationRetryable } from './database-errors.js';
 import { loadEnvOrExit } from './env.js';
 import { createLogger, terminalDestination, type Logger } from './logger.js';
@@ -85,6 +86,8 @@ logger.info(
   'task gateway listening',
 );
 if (env.database.migrateOnStart && database.kind === 'postgres') life.migrating = migrateUntilDone(database, logger);
+// Migrated elsewhere (`npm run db:migrate` sets it): only checked.
+else roleStatementTimeout(database, logger, false).catch(() => {});
 
 function shutdown(signal: NodeJS.Signals): void {
   if (life.stopping) {
@@ -153,7 +156,34 @@ async function closeDatabaseAndExit(): Promise<never> {
 async function migrate(db: Database, log: Logger): Promise<void> {
   const applied = await applyMigrations(db.adapterFactory);
   if (applied.length > 0) log.info({ applied }, 'applied migrations');
+  await roleStatementTimeout(db, log, true);
   life.readiness?.markMigrated();
+}
+
+/**
+ * Behind a pooler, the statement timeout is the role's setting (./db/statement-timeout.ts): set over the
+ * direct URL with the migrations (`apply`), then read back through the pooled one. A role that may not
+ * change its own settings, or a pooler whose sessions predate the change, is logged, not fatal: the
+ * client-side timeout still bounds every statement.
+ */
+async function roleStatementTimeout(db: Database, log: Logger, apply: boolean): Promise<void> {
+  const { migrationUrl, statementTimeoutMs: ms, connectTimeoutMs } = env.database;
+  if (db.kind !== 'postgres' || ms === 0 || !timeoutOnRole(env.database) || migrationUrl === undefined) return;
+  if (apply) {
+    try {
+      if (await setRoleStatementTimeout(migrationUrl, ms, connectTimeoutMs))
+        log.info({ statementTimeoutMs: ms }, 'statement timeout set on the database role');
+    } catch (error) {
+      if (isMigrationRetryable(error)) throw error;
+      log.warn({ err: { message: (error as Error).message } }, 'cannot set the statement timeout on the database role');
+    }
+  }
+  const pooled = await pooledStatementTimeout(db.prisma);
+  if (pooled !== ms)
+    log.warn(
+      { statementTimeoutMs: pooled, expected: ms },
+      "statement timeout through DATABASE_URL differs from DATABASE_STATEMENT_TIMEOUT_MS (the pooler's older sessions keep theirs until it reopens them)",
+    );
 }
 
 /**

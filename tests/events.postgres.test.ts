@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { testDatabaseUrl } from './support/database.js';
+import { directDatabaseUrl, serverDatabaseEnv, testDatabaseUrl } from './support/database.js';
 import { TEST_SECRET, signToken } from './support/fixtures.js';
 import { query } from './support/postgres.js';
 import { makeWorkDir, startServer, type RunningServer } from './support/server-process.js';
@@ -20,12 +20,13 @@ let one: RunningServer;
 let two: RunningServer;
 
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const listenUrl = new URL(testDatabaseUrl());
+  // LISTEN goes to the database itself (on the pgbouncer project, past the pooler, which cannot LISTEN).
+  const listenUrl = new URL(directDatabaseUrl());
   listenUrl.searchParams.set('application_name', listenName);
   return {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
-    DATABASE_URL: testDatabaseUrl(),
+    ...serverDatabaseEnv(),
     DATABASE_LISTEN_URL: listenUrl.toString(),
     BETTER_AUTH_SECRET: TEST_SECRET,
     RATE_LIMIT_PER_SECOND: '0',

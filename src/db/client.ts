@@ -28,11 +28,19 @@ export interface DatabaseConfig {
   poolSize: number;
   /** Milliseconds to open a connection, or to wait for a free one from the pool. */
   connectTimeoutMs: number;
-  /** Milliseconds a statement may run; 0 sends no statement_timeout to the server. */
+  /**
+   * Milliseconds a statement may run (0: no server-side limit). Sent as a start-up parameter, or, when
+   * `migrationUrl` is another (a pooler), set on the role (./statement-timeout.ts).
+   */
   statementTimeoutMs: number;
   /** Where the embedded database keeps its files; `memory://` keeps them in memory. */
   pgliteDataDir: string;
   migrateOnStart: boolean;
+}
+
+/** Whether the statement timeout must be the role's setting (./statement-timeout.ts): the app's connections go somewhere migrations do not. */
+export function timeoutOnRole(config: { url: string | undefined; migrationUrl: string | undefined }): boolean {
+  return config.url !== undefined && config.migrationUrl !== undefined && config.migrationUrl !== config.url;
 }
 
 /** Something that can LISTEN: a PostgreSQL URL, or an in-process database (PGlite's listen). */
@@ -74,7 +82,9 @@ function openPostgres(url: string, options: DatabaseConfig, onPoolError: (error:
   const config = (connectionString: string): pg.PoolConfig => ({
     connectionString,
     connectionTimeoutMillis: connectTimeoutMs,
-    ...(statementTimeoutMs > 0 && { statement_timeout: statementTimeoutMs }),
+    // Behind a pooler (migrations connect elsewhere) the timeout is the role's setting (./statement-timeout.ts):
+    // a transaction-mode pooler refuses this start-up parameter.
+    ...(statementTimeoutMs > 0 && !timeoutOnRole(options) && { statement_timeout: statementTimeoutMs }),
     // A little longer than the server's own limit: this one fires only when no answer can come back at all.
     query_timeout: (statementTimeoutMs || 10_000) + 1_000,
     keepAlive: true,

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
-import { testDatabaseKind } from './database.js';
+import { serverDatabaseEnv, testDatabaseKind } from './database.js';
 
 export const root = resolve(import.meta.dirname, '../..');
 export const tsx = join(root, 'node_modules/.bin/tsx');
@@ -25,8 +25,7 @@ export function makeWorkDir(): string {
 /** A clean environment for a child process; on the postgres project it points at TEST_DATABASE_URL. */
 export function baseEnv(extra: Record<string, string> = {}, { embedded = false } = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...extra };
-  if (testDatabaseKind === 'postgres' && !embedded) env.DATABASE_URL = process.env.TEST_DATABASE_URL;
-  return env;
+  return testDatabaseKind === 'postgres' && !embedded ? { ...env, ...serverDatabaseEnv() } : env;
 }
 
 export interface RunningServer {
