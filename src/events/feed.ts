@@ -11,7 +11,7 @@
  *   with backoff. A notification lost while the connection was down costs nothing but a moment: after
  *   every (re)connect every stream reads the log again (./log.ts). Idle streams cost nothing, but a
  *   notifying transaction holds the database's notification lock through its commit, so writes by watched
- *   users commit one at a time: measured, 24–31 % fewer such writes a second (bench/RESULTS.md, issue 21).
+ *   users commit one at a time: measured, 25–55 % fewer such writes a second (bench/RESULTS.md, issue 21).
  * The embedded database notifies in this process (PGlite's listen()), unless TASK_EVENTS_POLL_MS is set.
  */
 import pg from 'pg';
