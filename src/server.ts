@@ -87,7 +87,7 @@ logger.info(
 );
 if (env.database.migrateOnStart && database.kind === 'postgres') life.migrating = migrateUntilDone(database, logger);
 // Migrated elsewhere (`npm run db:migrate` sets it): only checked.
-else roleStatementTimeout(database, logger, false).catch(() => {});
+else void roleStatementTimeout(database, logger, false);
 
 function shutdown(signal: NodeJS.Signals): void {
   if (life.stopping) {
@@ -178,7 +178,11 @@ async function roleStatementTimeout(db: Database, log: Logger, apply: boolean): 
       log.warn({ err: { message: (error as Error).message } }, 'cannot set the statement timeout on the database role');
     }
   }
-  const pooled = await pooledStatementTimeout(db.prisma);
+  // Only a check: whatever happens to it, start-up goes on.
+  const pooled = await pooledStatementTimeout(db.prisma).catch((error: unknown) => {
+    log.warn({ err: { message: (error as Error).message } }, 'cannot read the statement timeout through DATABASE_URL');
+    return ms;
+  });
   if (pooled !== ms)
     log.warn(
       { statementTimeoutMs: pooled, expected: ms },
