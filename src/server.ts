@@ -7,10 +7,10 @@ import cluster from 'node:cluster';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp, type App } from './app.js';
-import { DataDirectoryError, openDatabase, timeoutOnRole, type Database } from './db/client.js';
+import { DataDirectoryError, openDatabase, type Database } from './db/client.js';
 import { DirectoryInUseError } from './db/directory-lock.js';
 import { applyMigrations } from './db/migrate.js';
-import { pooledStatementTimeout, setRoleStatementTimeout } from './db/statement-timeout.js';
+import { pooledStatementTimeout, roleTimeout, setRoleStatementTimeout } from './db/statement-timeout.js';
 import { isMigrationRetryable } from './database-errors.js';
 import { loadEnvOrExit } from './env.js';
 import { createLogger, terminalDestination, type Logger } from './logger.js';
@@ -167,11 +167,12 @@ async function migrate(db: Database, log: Logger): Promise<void> {
  * client-side timeout still bounds every statement.
  */
 async function roleStatementTimeout(db: Database, log: Logger, apply: boolean): Promise<void> {
-  const { migrationUrl, statementTimeoutMs: ms, connectTimeoutMs } = env.database;
-  if (db.kind !== 'postgres' || ms === 0 || !timeoutOnRole(env.database) || migrationUrl === undefined) return;
+  const role = roleTimeout(env.database);
+  if (db.kind !== 'postgres' || !role) return;
+  const { ms } = role;
   if (apply) {
     try {
-      if (await setRoleStatementTimeout(migrationUrl, ms, connectTimeoutMs))
+      if (await setRoleStatementTimeout(role, env.database.connectTimeoutMs))
         log.info({ statementTimeoutMs: ms }, 'statement timeout set on the database role');
     } catch (error) {
       if (isMigrationRetryable(error)) throw error;

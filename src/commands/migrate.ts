@@ -2,9 +2,9 @@
  * `npm run db:migrate`: applies pending migrations to the configured database and exits. The fleet path:
  * run it once per deploy, with MIGRATE_ON_START=false on the instances.
  */
-import { openDatabase, timeoutOnRole } from '../db/client.js';
+import { openDatabase } from '../db/client.js';
 import { applyMigrations } from '../db/migrate.js';
-import { setRoleStatementTimeout } from '../db/statement-timeout.js';
+import { roleTimeout, setRoleStatementTimeout } from '../db/statement-timeout.js';
 import { loadEnvOrExit } from '../env.js';
 
 const env = loadEnvOrExit();
@@ -13,15 +13,10 @@ try {
   try {
     const applied = await applyMigrations(database.adapterFactory);
     console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'database is up to date');
-    const { migrationUrl, statementTimeoutMs, connectTimeoutMs } = env.database;
     // Behind a pooler the statement timeout is the role's setting (../db/statement-timeout.ts).
-    if (
-      timeoutOnRole(env.database) &&
-      migrationUrl &&
-      statementTimeoutMs > 0 &&
-      (await setRoleStatementTimeout(migrationUrl, statementTimeoutMs, connectTimeoutMs))
-    )
-      console.log(`statement timeout set on the database role: ${statementTimeoutMs} ms`);
+    const role = roleTimeout(env.database);
+    if (role && (await setRoleStatementTimeout(role, env.database.connectTimeoutMs)))
+      console.log(`statement timeout set on the database role: ${role.ms} ms`);
   } finally {
     await database.close();
   }

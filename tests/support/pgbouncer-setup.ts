@@ -38,7 +38,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   } finally {
     await database.close();
   }
-  await setRoleStatementTimeout(direct, config.statementTimeoutMs, config.connectTimeoutMs);
+  await setRoleStatementTimeout({ url: direct, ms: config.statementTimeoutMs }, config.connectTimeoutMs);
   const pooler = await startPgBouncer(direct);
   project.provide('pooledDatabaseUrl', pooler.url(direct));
   project.provide('directDatabaseUrl', direct);
