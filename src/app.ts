@@ -23,6 +23,7 @@ import { createBearerVerifier } from './auth/bearer.js';
 import { createAuthenticate } from './http/request-gate.js';
 import type { ContextDependencies } from './resolvers/context.js';
 import type { ListenSource, PrismaClient } from './db/client.js';
+import type { ReadRouter } from './db/replicas.js';
 import type { AuthConfig } from './auth/bearer.js';
 import { NotFoundError, classifyError, sendDetail } from './errors.js';
 import { useGraphQL } from './graphql/route.js';
@@ -121,6 +122,8 @@ export interface AppDependencies {
   metrics?: Metrics;
   /** Where the change streams LISTEN (the database's own, from ./db/client.ts). */
   listen?: ListenSource;
+  /** Read replicas (./db/replicas.ts), when the database has some. */
+  reads?: ReadRouter | undefined;
   /** The built web page, served at / when present. */
   webDir?: string;
   /** OpenTelemetry, when on (./tracing.ts). */
@@ -132,7 +135,7 @@ export type App = FastifyInstance;
 const WEB_DIR = fileURLToPath(new URL('../web/dist', import.meta.url));
 
 export async function createApp(dependencies: AppDependencies): Promise<App> {
-  const { config, prisma, logger, webDir = WEB_DIR } = dependencies;
+  const { config, prisma, logger, reads, webDir = WEB_DIR } = dependencies;
   const { limits } = config.http;
   const readiness = dependencies.readiness ?? new Readiness(prisma);
   const metrics = dependencies.metrics ?? createMetrics();
@@ -142,7 +145,12 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   const loggerInstance: FastifyBaseLogger = logger;
   const errorContext = { logger, maxBodyBytes: limits.maxBodyBytes };
   // Without a way to LISTEN (a test's own client), the feed polls the change counters every second.
-  const feed = createChangeFeed(dependencies.listen ?? { kind: 'poll' }, { pollMs: config.events.pollMs, prisma, logger });
+  const feed = createChangeFeed(dependencies.listen ?? { kind: 'poll' }, {
+    pollMs: config.events.pollMs,
+    prisma,
+    logger,
+    positions: reads !== undefined,
+  });
   const streams = createStreamRegistry({
     prisma,
     logger,
@@ -153,8 +161,9 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   });
   metrics.countStreamsWith(() => streams.size);
   const contextDependencies: ContextDependencies = {
-    events: { prisma, feed, streams, metrics },
+    events: { prisma, feed, streams, metrics, reads },
     prisma,
+    reads,
     unpagedLists: createPerUserLimit(config.tasks.unpagedListConcurrency),
     maxTasksPerUser: config.tasks.maxTasksPerUser,
     requireIfMatch: config.tasks.requireIfMatch,
@@ -185,6 +194,16 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   if (dependencies.tracing) await dependencies.tracing.use(app);
   app.decorateRequest('userId', null);
   app.decorateRequest('rawBody', null);
+  app.decorateRequest('wrote', false);
+  // With read replicas, a write is made known to every instance's reads once committed, before it is answered.
+  if (reads)
+    app.addHook('onSend', async (request, _reply, payload) => {
+      if (request.wrote && request.userId !== null)
+        await reads.noteWrite(request.userId).catch((error: unknown) => {
+          logger.warn({ err: { message: (error as Error).message } }, 'read replicas: cannot read the position of a write');
+        });
+      return payload;
+    });
   // Before any route: the plugin gives each route its compressing hook as the route is added.
   if (config.http.compression) await useCompression(app);
   app.addHook('onClose', () => rateLimits.close());
@@ -219,7 +238,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   refuseEncodedBodies(app);
 
   useHealthRoutes(app, { readiness, metrics, metricsToken: config.observability.metricsToken });
-  await useRestApi(app, { schema, authenticate, contextDependencies, metrics, events: { prisma, feed, streams } });
+  await useRestApi(app, { schema, authenticate, contextDependencies, metrics, events: { prisma, feed, streams, reads } });
   await useGraphQL(app, {
     schema,
     config: config.graphql,

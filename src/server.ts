@@ -7,7 +7,8 @@ import cluster from 'node:cluster';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp, type App } from './app.js';
-import { DataDirectoryError, openDatabase, type Database } from './db/client.js';
+import { DataDirectoryError, openDatabase, poolConfig, type Database } from './db/client.js';
+import { createReadRouter, type ReadRouter } from './db/replicas.js';
 import { DirectoryInUseError } from './db/directory-lock.js';
 import { applyMigrations } from './db/migrate.js';
 import { pooledStatementTimeout, roleTimeout, setRoleStatementTimeout } from './db/statement-timeout.js';
@@ -28,7 +29,14 @@ if (tracing)
   logger.info({ endpoint: env.observability.tracing.endpoint, serviceName: env.observability.tracing.serviceName }, 'tracing on');
 
 // What the signal handler needs to see; filled in as start-up gets there.
-const life: { stopping: boolean; database?: Database; readiness?: Readiness; app?: App; migrating?: Promise<void> } = { stopping: false };
+const life: {
+  stopping: boolean;
+  database?: Database;
+  reads?: ReadRouter | undefined;
+  readiness?: Readiness;
+  app?: App;
+  migrating?: Promise<void>;
+} = { stopping: false };
 // Aborted by the first signal: a migration retry waiting out its backoff stops waiting.
 const stopped = new AbortController();
 // From the start: a stop asked for while the embedded database migrates is honoured (and logged) too.
@@ -54,6 +62,9 @@ try {
 }
 
 life.database = database;
+const metrics = createMetrics({ poolStats: database.poolStats, processMetrics: true });
+const reads = openReadReplicas(database);
+life.reads = reads;
 const readiness = new Readiness(database.prisma);
 life.readiness = readiness;
 // The embedded database is local and cannot be "down": migrate before serving.
@@ -64,9 +75,10 @@ const app = await createApp({
   config: env,
   prisma: database.prisma,
   listen: database.listen,
+  reads,
   logger,
   readiness,
-  metrics: createMetrics({ poolStats: database.poolStats, processMetrics: true }),
+  metrics,
   tracing,
 });
 life.app = app;
@@ -76,6 +88,7 @@ try {
   logger.fatal(listenFailure(error as NodeJS.ErrnoException));
   // A signal from now on exits at once rather than closing the database a second time.
   life.stopping = true;
+  await reads?.close();
   await database.close();
   process.exit(1);
 }
@@ -139,6 +152,7 @@ async function closeDatabaseAndExit(): Promise<never> {
   // than cut off by closing its pool; the grace period's timer bounds the wait.
   await life.migrating;
   try {
+    await life.reads?.close();
     await life.database?.close();
   } catch (error) {
     logger.error({ err: error }, 'closing the database failed');
@@ -151,6 +165,33 @@ async function closeDatabaseAndExit(): Promise<never> {
   }
   logger.info('stopped');
   process.exit(0);
+}
+
+/** Read replicas, when DATABASE_REPLICA_URLS names some (PostgreSQL only: the embedded database has none). */
+function openReadReplicas(db: Database): ReadRouter | undefined {
+  const { replicaUrls } = env.database;
+  if (replicaUrls.length === 0) return undefined;
+  if (db.kind !== 'postgres') {
+    logger.warn(
+      { replicas: replicaUrls.length },
+      'DATABASE_REPLICA_URLS is ignored: the embedded database has no replicas (set DATABASE_URL)',
+    );
+    return undefined;
+  }
+  logger.info(
+    { replicas: replicaUrls.length, maxLagMs: env.database.replicaMaxLagMs, sharedBy: env.rateLimit.redisUrl ? 'redis' : 'primary' },
+    'reading from replicas',
+  );
+  return createReadRouter(
+    { urls: replicaUrls, maxLagMs: env.database.replicaMaxLagMs, redisUrl: env.rateLimit.redisUrl },
+    {
+      primary: db.prisma,
+      poolConfig: (url) => poolConfig(url, env.database),
+      poolSize: env.database.poolSize,
+      logger,
+      registry: metrics.registry,
+    },
+  );
 }
 
 async function migrate(db: Database, log: Logger): Promise<void> {

@@ -36,6 +36,10 @@ export interface DatabaseConfig {
   /** Where the embedded database keeps its files; `memory://` keeps them in memory. */
   pgliteDataDir: string;
   migrateOnStart: boolean;
+  /** Read replicas of `url` (./replicas.ts); PostgreSQL only. */
+  replicaUrls: readonly string[];
+  /** A replica whose replay is further behind than this (ms) is not read from. */
+  replicaMaxLagMs: number;
 }
 
 /** Whether the statement timeout must be the role's setting (./statement-timeout.ts): the app's connections go somewhere migrations do not. */
@@ -77,9 +81,10 @@ export async function openDatabase(config: DatabaseConfig, onPoolError: (error: 
   return config.url ? openPostgres(config.url, config, onPoolError) : openPGlite(config.pgliteDataDir);
 }
 
-function openPostgres(url: string, options: DatabaseConfig, onPoolError: (error: Error) => void): Database {
+/** How the app's pools (the primary's, and each replica's) connect to `connectionString`. */
+export function poolConfig(connectionString: string, options: DatabaseConfig): pg.PoolConfig {
   const { connectTimeoutMs, statementTimeoutMs } = options;
-  const config = (connectionString: string): pg.PoolConfig => ({
+  return {
     connectionString,
     connectionTimeoutMillis: connectTimeoutMs,
     // Behind a pooler (migrations connect elsewhere) the timeout is the role's setting (./statement-timeout.ts):
@@ -89,7 +94,11 @@ function openPostgres(url: string, options: DatabaseConfig, onPoolError: (error:
     query_timeout: (statementTimeoutMs || 10_000) + 1_000,
     keepAlive: true,
     application_name: new URL(connectionString).searchParams.get('application_name') ?? 'task-gateway',
-  });
+  };
+}
+
+function openPostgres(url: string, options: DatabaseConfig, onPoolError: (error: Error) => void): Database {
+  const config = (connectionString: string) => poolConfig(connectionString, options);
   const pool = new pg.Pool({ ...config(url), max: options.poolSize, idleTimeoutMillis: 30_000 });
   pool.on('error', onPoolError);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool), ...clientOptions });
@@ -97,7 +106,7 @@ function openPostgres(url: string, options: DatabaseConfig, onPoolError: (error:
     kind: 'postgres',
     prisma,
     adapterFactory: new PrismaPg({ ...config(options.migrationUrl ?? url), max: 1 }),
-    listen: { kind: 'postgres', url: options.listenUrl ?? url, connectTimeoutMs },
+    listen: { kind: 'postgres', url: options.listenUrl ?? url, connectTimeoutMs: options.connectTimeoutMs },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
       await prisma.$disconnect();

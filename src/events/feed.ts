@@ -16,13 +16,17 @@
  */
 import pg from 'pg';
 import type { Db, ListenSource } from '../db/client.js';
+import { WRITTEN_POSITION } from '../db/replicas.js';
 import type { Logger } from '../logger.js';
 
 const CHANNEL = 'task_events';
 
 export interface ChangeFeed {
-  /** Calls `wake` whenever the user's log may have grown, until the returned function is called. */
-  watch(userId: string, wake: () => void): () => void;
+  /**
+   * Calls `wake` whenever the user's log may have grown, until the returned function is called; when
+   * polling for read replicas, with the primary's WAL position at the look that saw the change.
+   */
+  watch(userId: string, wake: (lsn?: string) => void): () => void;
   /** Wakes every stream: something may have been committed without a wake-up. */
   wakeAll(): void;
   /** Whether streams are woken by notifications (LISTEN), which writes send only for watched users. */
@@ -38,13 +42,15 @@ export interface ChangeFeedOptions {
   pollMs?: number | undefined;
   /** Where the poller reads the change counters. */
   prisma: Db;
+  /** Whether a wake-up says the primary's WAL position (for streams reading from replicas, ../db/replicas.ts). */
+  positions?: boolean | undefined;
   logger: Logger;
 }
 
 export function createChangeFeed(source: ListenSource, options: ChangeFeedOptions): ChangeFeed {
   const { prisma, logger } = options;
   const pollMs = options.pollMs ?? (source.kind === 'postgres' ? DEFAULT_POLL_MS : 0);
-  const watchers = new Map<string, Set<() => void>>();
+  const watchers = new Map<string, Set<(lsn?: string) => void>>();
   const wakeAll = () => {
     for (const set of watchers.values()) for (const wake of set) wake();
   };
@@ -58,10 +64,11 @@ export function createChangeFeed(source: ListenSource, options: ChangeFeedOption
         pollMs || 1_000,
         prisma,
         () => [...watchers.keys()],
-        (userId) => {
-          for (const wake of watchers.get(userId) ?? []) wake();
+        (userId, lsn) => {
+          for (const wake of watchers.get(userId) ?? []) wake(lsn);
         },
         logger,
+        options.positions ?? false,
       )
     : source.kind === 'local'
       ? localListener(source, onPayload, logger)
@@ -97,7 +104,14 @@ interface Connection {
  * wakes those whose counter moved, or that it had not seen yet (a change may have come between their
  * stream's first read and this look). One look at a time: a slow database delays the next, never piles up.
  */
-function poller(pollMs: number, prisma: Db, watched: () => string[], wake: (userId: string) => void, logger: Logger): Connection {
+function poller(
+  pollMs: number,
+  prisma: Db,
+  watched: () => string[],
+  wake: (userId: string, lsn?: string) => void,
+  logger: Logger,
+  positions: boolean,
+): Connection {
   let timer: NodeJS.Timeout | undefined;
   /** The counters of the last look: a user not in it is woken at its first. */
   let seen = new Map<string, bigint>();
@@ -105,12 +119,15 @@ function poller(pollMs: number, prisma: Db, watched: () => string[], wake: (user
   const look = async () => {
     const users = watched();
     if (users.length === 0) return;
-    const rows = await prisma.$queryRaw<{ id: string; change_count: bigint }[]>`
-      SELECT u.id, u.change_count FROM unnest(${users}::text[]) AS w(id) JOIN users u USING (id)`;
+    const rows = positions
+      ? await prisma.$queryRaw<{ id: string; change_count: bigint; lsn: string }[]>`
+          SELECT u.id, u.change_count, p.lsn FROM unnest(${users}::text[]) AS w(id) JOIN users u USING (id) CROSS JOIN (${WRITTEN_POSITION}) p`
+      : await prisma.$queryRaw<{ id: string; change_count: bigint; lsn?: undefined }[]>`
+          SELECT u.id, u.change_count FROM unnest(${users}::text[]) AS w(id) JOIN users u USING (id)`;
     const next = new Map<string, bigint>();
     for (const row of rows) {
       next.set(row.id, row.change_count);
-      if (seen.get(row.id) !== row.change_count) wake(row.id);
+      if (seen.get(row.id) !== row.change_count) wake(row.id, row.lsn);
     }
     seen = next;
   };

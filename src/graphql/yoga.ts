@@ -68,6 +68,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       createContext(contextDependencies, req.userId, {
         clientGone: clientGoneOf(req),
         tokenExpiresInMs: () => tokenExpiresInMs(req),
+        onWrite: () => (req.wrote = true),
       }),
     plugins: [
       ...useOperationLimits({ hideSuggestions: config.hideSuggestions }),

@@ -54,5 +54,7 @@ declare module 'fastify' {
     userId: string | null;
     /** The body as it came (bytes or text), kept by the body parsers for an Idempotency-Key's fingerprint. */
     rawBody: Buffer | string | null;
+    /** Whether a write resolver ran for this request (with read replicas, its position is noted before the answer). */
+    wrote: boolean;
   }
 }

@@ -3,6 +3,7 @@
  * the caller (the verified token's `sub`), and what bounds the cost of whole lists.
  */
 import type { Db, PrismaClient } from '../db/client.js';
+import type { ReadRouter } from '../db/replicas.js';
 import type { ChangeFeed } from '../events/feed.js';
 import type { StreamRegistry } from '../events/registry.js';
 import type { Metrics } from '../metrics.js';
@@ -19,8 +20,15 @@ export type Precondition = { versions: readonly number[] } | 'any' | 'missing' |
 export const MAX_UNPAGED_TASKS = 10_000;
 
 export interface Context {
-  /** The client, or the transaction of a request with an Idempotency-Key. */
+  /** The client, or the transaction of a request with an Idempotency-Key: writes, and what must be current. */
   prisma: Db;
+  /**
+   * Where the caller's reads go: `prisma`, or with read replicas one that has every write of theirs
+   * (../db/replicas.ts), chosen once per request.
+   */
+  read(): Db | Promise<Db>;
+  /** A write resolver says it is about to write: once committed, the write is made known to every instance's reads. */
+  wrote(): void;
   /** The verified JWT `sub`; null only where no token was required. */
   userId: string | null;
   /** Runs a whole (unpaged) list under its user's limit on such lists at once (UNPAGED_LIST_CONCURRENCY). */
@@ -31,8 +39,8 @@ export interface Context {
   requireIfMatch: boolean;
   /** A REST change's If-Match, for the resolver (GraphQL passes `expectedVersion` instead). */
   precondition?: Precondition;
-  /** What live change streams need: the wake-ups, and the places the instance has for streams. */
-  events: { prisma: PrismaClient; feed: ChangeFeed; streams: StreamRegistry; metrics: Metrics };
+  /** What live change streams need: the wake-ups, the places the instance has for streams, and where to read the log. */
+  events: { prisma: PrismaClient; feed: ChangeFeed; streams: StreamRegistry; metrics: Metrics; reads?: ReadRouter | undefined };
   /** Milliseconds left on the request's token (a subscription ends there). */
   tokenExpiresInMs: () => number;
   /** Tasks this request may still return from unpaged lists (MAX_UNPAGED_TASKS at first). */
@@ -47,12 +55,15 @@ export type SignedInContext = Context & { userId: string };
 /** What stays the same across requests. */
 export type ContextDependencies = Pick<Context, 'unpagedLists' | 'maxTasksPerUser' | 'requireIfMatch' | 'events'> & {
   prisma: PrismaClient;
+  /** Read replicas, when DATABASE_REPLICA_URLS names some. */
+  reads?: ReadRouter | undefined;
   /** How long a response stored for an Idempotency-Key is replayed (IDEMPOTENCY_KEY_TTL). */
   idempotencyKeyTtlMs: number;
 };
 
 const connected = () => false;
 const forever = () => 2 ** 31 - 1;
+const unnoted = () => {};
 
 export function createContext(
   dependencies: ContextDependencies,
@@ -62,11 +73,20 @@ export function createContext(
     transaction?: Db | null;
     precondition?: Precondition;
     tokenExpiresInMs?: () => number;
+    /** Called by a write resolver before it writes. */
+    onWrite?: () => void;
+    /** Where reads go, when another context of the same request has chosen already. */
+    read?: Context['read'] | undefined;
   } = {},
 ): Context {
-  const { prisma, unpagedLists, maxTasksPerUser, requireIfMatch, events } = dependencies;
+  const { prisma, unpagedLists, maxTasksPerUser, requireIfMatch, events, reads } = dependencies;
+  const db = options.transaction ?? prisma;
+  let reader: Promise<Db> | undefined;
   return {
-    prisma: options.transaction ?? prisma,
+    prisma: db,
+    // Without replicas (or inside a keyed write's transaction) reads use `prisma`, and nothing is asked.
+    read: options.read ?? (reads && userId !== null && !options.transaction ? () => (reader ??= reads.forUser(userId)) : () => db),
+    wrote: options.onWrite ?? unnoted,
     unpagedLists,
     maxTasksPerUser,
     requireIfMatch,

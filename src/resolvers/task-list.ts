@@ -179,7 +179,7 @@ export async function listTasks(ctx: SignedInContext, args: ListOptions, paging?
   // A page the client asked for, or one chunk of a REST answer streamed a chunk at a time.
   const pageSize = args.limit == null ? paging?.chunkSize : undefined;
   if (args.limit != null || pageSize !== undefined) {
-    const { tasks, nextCursor, version } = await listTasksForUser(ctx.prisma, ctx.userId, args, pageSize, paging?.withVersion);
+    const { tasks, nextCursor, version } = await listTasksForUser(await ctx.read(), ctx.userId, args, pageSize, paging?.withVersion);
     if (paging) {
       paging.nextCursor = nextCursor;
       if (version !== undefined) paging.version = version;
@@ -201,11 +201,12 @@ export async function listTasks(ctx: SignedInContext, args: ListOptions, paging?
     return tasks;
   };
   // With nothing left, one task is enough to tell whether the answer would exceed it.
-  const short = await listTasksForUser(ctx.prisma, ctx.userId, args, Math.max(Math.min(budget.left, LIST_CHUNK_SIZE), 1));
+  const db = await ctx.read();
+  const short = await listTasksForUser(db, ctx.userId, args, Math.max(Math.min(budget.left, LIST_CHUNK_SIZE), 1));
   if (short.nextCursor === null || budget.left <= LIST_CHUNK_SIZE) return charge(short);
   return ctx.unpagedLists(
     ctx.userId,
-    async () => charge(await listTasksForUser(ctx.prisma, ctx.userId, args, Math.max(budget.left, 1))),
+    async () => charge(await listTasksForUser(db, ctx.userId, args, Math.max(budget.left, 1))),
     ctx.clientGone,
   );
 }
@@ -226,8 +227,8 @@ export function listTaskConnection(
   if (args.last != null) parsePageSize(args.last, 'last');
   return resolveCursorConnection(
     { args, toCursor: encodeCursor, defaultSize: 20, maxSize: MAX_PAGE_SIZE },
-    ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
-      findTaskPage(ctx.prisma, ctx.userId, {
+    async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
+      findTaskPage(await ctx.read(), ctx.userId, {
         completed: args.completed,
         after: after === undefined ? undefined : decodeCursor(after),
         before: before === undefined ? undefined : decodeCursor(before),

@@ -77,24 +77,28 @@ interface ChangeArgs {
   expectedVersion?: number | null | undefined;
 }
 
-export function getTask(ctx: SignedInContext, { id }: { id: string }, query: TaskQuery) {
-  return findOwnTask(ctx.prisma, ctx.userId, id, query);
+export async function getTask(ctx: SignedInContext, { id }: { id: string }, query: TaskQuery) {
+  return findOwnTask(await ctx.read(), ctx.userId, id, query);
 }
 
 export function createTask(ctx: SignedInContext, { title }: { title: string }): Promise<Task> {
+  ctx.wrote();
   return createTaskForUser(ctx.prisma, ctx.userId, title, ctx.maxTasksPerUser);
 }
 
 export function setTaskCompleted(ctx: SignedInContext, args: ChangeArgs & { completed: boolean }, query: TaskQuery) {
+  ctx.wrote();
   return updateOwnTask(ctx.prisma, ctx.userId, parseTaskId(args.id), { completed: args.completed }, query, preconditionOf(ctx, args));
 }
 
 export function renameTask(ctx: SignedInContext, args: ChangeArgs & { title: string }, query: TaskQuery) {
   const taskId = parseTaskId(args.id);
+  ctx.wrote();
   return updateOwnTask(ctx.prisma, ctx.userId, taskId, { title: normalizeTitle(args.title) }, query, preconditionOf(ctx, args));
 }
 
 export function deleteTask(ctx: SignedInContext, args: ChangeArgs, query: TaskQuery) {
+  ctx.wrote();
   return deleteOwnTask(ctx.prisma, ctx.userId, args.id, query, preconditionOf(ctx, args));
 }
 

@@ -19,7 +19,7 @@ import type { Metrics } from '../metrics.js';
 import { inOperationSpan } from '../tracing.js';
 import { bodyArguments, parseJsonBody, queryArguments } from './arguments.js';
 import { deriveRestOperations, type RestOperation } from './operations.js';
-import type { Precondition } from '../resolvers/context.js';
+import type { Context, Precondition } from '../resolvers/context.js';
 import { LIST_CHUNK_SIZE, type ListPaging } from '../resolvers/task-list.js';
 import { REST_BASE_PATH } from '../paths.js';
 import { createEventStreamRunner, type EventStreamOptions } from './event-stream.js';
@@ -109,7 +109,11 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
   ): Promise<StoredResponse> {
     // A list's ETag is its user's list version, read with the page (see stream()).
     const paging: ListPaging | undefined = operation.route.paged ? { nextCursor: null, withVersion: true } : undefined;
-    const context = createContext(contextDependencies, request.userId, { transaction, precondition });
+    const context = createContext(contextDependencies, request.userId, {
+      transaction,
+      precondition,
+      onWrite: () => (request.wrote = true),
+    });
     const result = await inOperationSpan(request, operation.kind, operation.name, () => operation.execute(context, variables, { paging }));
     metrics.countOperation('rest', operation.kind, operation.name);
     if (result.errors?.[0]) throw result.errors[0];
@@ -152,9 +156,12 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
    */
   async function stream(operation: RestOperation, request: FastifyRequest, reply: FastifyReply, variables: Record<string, unknown>) {
     const clientGone = clientGoneOf(request);
+    // Every chunk reads where the first did.
+    let read: Context['read'] | undefined;
     const chunk = async (cursor: unknown, withVersion = false) => {
       const paging: ListPaging = { nextCursor: null, chunkSize: LIST_CHUNK_SIZE, withVersion };
-      const chunkContext = createContext(contextDependencies, request.userId, { clientGone });
+      const chunkContext = createContext(contextDependencies, request.userId, { clientGone, read });
+      read = chunkContext.read;
       const result = await inOperationSpan(request, operation.kind, operation.name, () =>
         operation.execute(chunkContext, { ...variables, cursor }, { paging }),
       );

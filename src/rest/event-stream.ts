@@ -8,11 +8,9 @@
  * `retry:` hint, to reconnect elsewhere. The caps per user and per instance are ../events/registry.ts's (429).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { PrismaClient } from '../db/client.js';
 import { BadUserInputError } from '../errors.js';
-import type { ChangeFeed } from '../events/feed.js';
 import type { StreamRegistry } from '../events/registry.js';
-import { openTaskEventStream, parseCursor, type StreamItem } from '../events/stream.js';
+import { openTaskEventStream, parseCursor, type StreamItem, type StreamSources } from '../events/stream.js';
 import { tokenExpiresInMs } from '../http/request-gate.js';
 import type { Metrics } from '../metrics.js';
 const HEARTBEAT_MS = 15_000;
@@ -21,9 +19,7 @@ const MAX_BUFFERED_BYTES = 256 * 1024;
 /** What a client is told to wait before reconnecting, when this instance stops. */
 const RETRY_MS = 1_000;
 
-export interface EventStreamOptions {
-  prisma: PrismaClient;
-  feed: ChangeFeed;
+export interface EventStreamOptions extends StreamSources {
   streams: StreamRegistry;
   metrics: Metrics;
   /** The task as every REST answer shows it (./shape.ts). */
@@ -32,7 +28,7 @@ export interface EventStreamOptions {
 
 /** Serves one request of the stream route at `path` (its authentication has run: `request.userId` is set). */
 export function createEventStreamRunner(options: EventStreamOptions, path: string) {
-  const { prisma, feed, streams, shape } = options;
+  const { streams, shape } = options;
   return async function runEventStream(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const userId = request.userId ?? '';
     const after = cursorOf(request);
@@ -46,7 +42,7 @@ export function createEventStreamRunner(options: EventStreamOptions, path: strin
     let source: AsyncGenerator<StreamItem, void, undefined> | undefined;
     try {
       // (Not for a stream opened as the instance stops: it only tells its client to come back.)
-      if (!stream.signal.aborted) source = await openTaskEventStream(prisma, feed, userId, after, stream.signal);
+      if (!stream.signal.aborted) source = await openTaskEventStream(options, userId, after, stream.signal);
     } catch (error) {
       stream.release();
       throw error;

@@ -57,7 +57,7 @@ builder.subscriptionFields((t) => ({
 async function subscribe(ctx: Context, userId: string, after: string | null): Promise<AsyncIterableIterator<TaskEventItem>> {
   const cursor = after === null ? null : parseCursor(after);
   if (cursor === undefined) throw new BadUserInputError('after must be a cursor from an earlier event');
-  const { prisma, feed, streams, metrics } = ctx.events;
+  const { streams, metrics } = ctx.events;
   const stream = await streams.open(userId);
   let expired = false;
   let finished = false;
@@ -70,7 +70,7 @@ async function subscribe(ctx: Context, userId: string, after: string | null): Pr
   );
   // Where it starts is read before Yoga answers: once the client sees the subscription open, every change
   // committed from then on reaches it.
-  const source = await openTaskEventStream(prisma, feed, userId, cursor, stream.signal).catch((error: unknown) => {
+  const source = await openTaskEventStream(ctx.events, userId, cursor, stream.signal).catch((error: unknown) => {
     clearTimeout(expiry);
     stream.release();
     throw error;
