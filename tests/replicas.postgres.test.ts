@@ -21,6 +21,7 @@ if (!POSTGRES_BIN)
 const DATABASE = 'replicated';
 const workDir = makeWorkDir();
 let cluster: ReplicatedCluster;
+let stopCluster = () => {};
 const servers: RunningServer[] = [];
 
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -110,6 +111,7 @@ describe.skipIf(!POSTGRES_BIN)('read replicas', () => {
 
   beforeAll(async () => {
     cluster = await startReplicatedCluster();
+    stopCluster = () => cluster.stop();
     const admin = new pg.Client(cluster.primaryUrl());
     await admin.connect();
     await admin.query(`CREATE DATABASE ${DATABASE}`);
@@ -128,7 +130,7 @@ describe.skipIf(!POSTGRES_BIN)('read replicas', () => {
 
   afterAll(async () => {
     await Promise.all(servers.map((server) => server.stop()));
-    cluster?.stop();
+    stopCluster();
     rmSync(workDir, { recursive: true, force: true });
   });
 
@@ -243,9 +245,9 @@ describe.skipIf(!POSTGRES_BIN)('read replicas', () => {
     const frank = await user();
     await until(async () => (await metric(strict, 'db_replica_up')) === 1, 'the replica to be up');
     await cluster.setApplyDelay(2_000);
-    let writing = true;
+    const load = { writing: true };
     const writer = (async () => {
-      for (let i = 0; writing; i++) {
+      for (let i = 0; load.writing; i++) {
         await frank.create(strict.url, `load ${i}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -256,7 +258,7 @@ describe.skipIf(!POSTGRES_BIN)('read replicas', () => {
       for (let i = 0; i < 10; i++) expect((await erin.list(strict.url)).map((task) => task.title)).toEqual(['erin']);
       expect(await metric(strict, 'db_reads_total', replicaLabel())).toBe(replicaReads);
     } finally {
-      writing = false;
+      load.writing = false;
       await writer;
       await cluster.setApplyDelay(0);
     }
