@@ -71,6 +71,12 @@ describe('the environment', () => {
     ['a wildcard CORS origin', { BETTER_AUTH_SECRET: SECRET, CORS_ORIGINS: '*' }, 'CORS_ORIGINS'],
     ['a port that is not a number', { BETTER_AUTH_SECRET: SECRET, PORT: 'http' }, 'PORT'],
     ['a database URL that is not PostgreSQL', { BETTER_AUTH_SECRET: SECRET, DATABASE_URL: 'mysql://localhost/db' }, 'DATABASE_URL'],
+    [
+      'a replica URL that is not PostgreSQL',
+      { BETTER_AUTH_SECRET: SECRET, DATABASE_REPLICA_URLS: 'postgresql://r1/db, mysql://r2/db' },
+      'DATABASE_REPLICA_URLS.1: must be a postgresql:// connection string',
+    ],
+    ['a negative replica lag', { BETTER_AUTH_SECRET: SECRET, REPLICA_MAX_LAG_MS: '-1' }, 'REPLICA_MAX_LAG_MS'],
   ] as const)('refuses %s, naming the variable', ([, source, message]) => {
     expect(() => loadEnv(source)).toThrow(EnvError);
     expect(() => loadEnv(source)).toThrow(message);
@@ -101,6 +107,19 @@ describe('the environment', () => {
     expect(loadEnv({ BETTER_AUTH_SECRET: SECRET, NODE_ENV: 'production' }).graphql.introspection).toBe(false);
     expect(loadEnv({ BETTER_AUTH_SECRET: SECRET, NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true' }).graphql.introspection).toBe(true);
     expect(loadEnv({ BETTER_AUTH_SECRET: SECRET, GRAPHQL_INTROSPECTION: 'false' }).graphql.introspection).toBe(false);
+  });
+
+  test('DATABASE_REPLICA_URLS is a comma-separated list, none by default; REPLICA_MAX_LAG_MS 1000 by default', () => {
+    expect(loadEnv({ BETTER_AUTH_SECRET: SECRET }).database).toMatchObject({ replicaUrls: [], replicaMaxLagMs: 1_000 });
+    const env = loadEnv({
+      BETTER_AUTH_SECRET: SECRET,
+      DATABASE_REPLICA_URLS: 'postgresql://app@replica-1/tasks, postgresql://app@replica-2/tasks',
+      REPLICA_MAX_LAG_MS: '250',
+    });
+    expect(env.database).toMatchObject({
+      replicaUrls: ['postgresql://app@replica-1/tasks', 'postgresql://app@replica-2/tasks'],
+      replicaMaxLagMs: 250,
+    });
   });
 
   test('CORS_ORIGINS is a comma-separated allowlist', () => {
