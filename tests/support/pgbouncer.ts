@@ -66,7 +66,8 @@ export async function startPgBouncer(directUrl: string): Promise<PgBouncer> {
   };
 }
 
-function freePort(): Promise<number> {
+/** A TCP port nothing listens on at the moment, on loopback. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

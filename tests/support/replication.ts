@@ -7,9 +7,9 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './pgbouncer.js';
 
 function binDir(): string | undefined {
   const fromPgConfig = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
@@ -104,35 +104,17 @@ export async function startReplicatedCluster(): Promise<ReplicatedCluster> {
       replicaRunning = true;
     },
     stop() {
-      if (replicaRunning)
-        spawnSync(asRoot ? 'runuser' : join(bin, 'pg_ctl'), [
-          ...(asRoot ? ['-u', 'postgres', '--', join(bin, 'pg_ctl')] : []),
-          '-D',
-          replicaDir,
-          '-m',
-          'immediate',
-          'stop',
-        ]);
-      spawnSync(asRoot ? 'runuser' : join(bin, 'pg_ctl'), [
-        ...(asRoot ? ['-u', 'postgres', '--', join(bin, 'pg_ctl')] : []),
-        '-D',
-        primaryDir,
-        '-m',
-        'immediate',
-        'stop',
-      ]);
+      // Whatever state they are in: a failed stop (one already down) is not this one's concern.
+      const stopNow = (data: string) => {
+        try {
+          run('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']);
+        } catch {
+          // already stopped
+        }
+      };
+      if (replicaRunning) stopNow(replicaDir);
+      stopNow(primaryDir);
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
