@@ -37,118 +37,124 @@ if (process.env.BENCH_PINNED !== '1' && taskset) {
   process.exit(status ?? 1);
 }
 
-const cluster = await startReplicatedCluster();
-try {
-  const admin = new pg.Client(cluster.primaryUrl());
-  await admin.connect();
-  await admin.query('CREATE DATABASE bench');
-  await admin.end();
-  const primaryUrl = cluster.primaryUrl('bench');
-  const replicaUrl = cluster.replicaUrl('bench');
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
-  const targets: { name: string; env: Record<string, string> }[] = [
-    { name: 'primary only', env: {} },
-    { name: 'replica + Redis', env: { DATABASE_REPLICA_URLS: replicaUrl, REDIS_URL: redisUrl } },
-    { name: 'replica, no Redis', env: { DATABASE_REPLICA_URLS: replicaUrl } },
-  ];
-  // Migrates the database (the first start), then seeds it.
-  await stop(await start({ DATABASE_URL: primaryUrl, MIGRATE_ON_START: 'true' }));
-  const db = new pg.Client(primaryUrl);
-  await db.connect();
-  await db.query(`INSERT INTO users (id) SELECT 'user' || g FROM generate_series(0, $1::int - 1) g`, [USERS]);
-  await db.query(
-    `INSERT INTO tasks (user_id, title, created_at) SELECT 'user' || (g % $1::int), 'task ' || g, now() - g * interval '1 ms'
+await main();
+
+async function main(): Promise<void> {
+  const cluster = await startReplicatedCluster();
+  try {
+    const admin = new pg.Client(cluster.primaryUrl());
+    await admin.connect();
+    await admin.query('CREATE DATABASE bench');
+    await admin.end();
+    const primaryUrl = cluster.primaryUrl('bench');
+    const replicaUrl = cluster.replicaUrl('bench');
+
+    const targets: { name: string; env: Record<string, string> }[] = [
+      { name: 'primary only', env: {} },
+      { name: 'replica + Redis', env: { DATABASE_REPLICA_URLS: replicaUrl, REDIS_URL: redisUrl } },
+      { name: 'replica, no Redis', env: { DATABASE_REPLICA_URLS: replicaUrl } },
+    ];
+    // Migrates the database (the first start), then seeds it.
+    await stop(await start({ DATABASE_URL: primaryUrl, MIGRATE_ON_START: 'true' }));
+    const db = new pg.Client(primaryUrl);
+    await db.connect();
+    await db.query(`INSERT INTO users (id) SELECT 'user' || g FROM generate_series(0, $1::int - 1) g`, [USERS]);
+    await db.query(
+      `INSERT INTO tasks (user_id, title, created_at) SELECT 'user' || (g % $1::int), 'task ' || g, now() - g * interval '1 ms'
      FROM generate_series(0, $1::int * $2::int - 1) g`,
-    [USERS, TASKS],
-  );
-  await db.query('VACUUM ANALYZE users, tasks');
-  const tasks = (await db.query<{ id: string; user_id: string }>('SELECT id, user_id FROM tasks ORDER BY random()')).rows;
-  await db.end();
-  const key = new TextEncoder().encode(secret);
-  const tokens = new Map<string, string>();
-  for (let i = 0; i < USERS; i++)
-    tokens.set(`user${i}`, await new SignJWT({ sub: `user${i}` }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('2h').sign(key));
+      [USERS, TASKS],
+    );
+    await db.query('VACUUM ANALYZE users, tasks');
+    const tasks = (await db.query<{ id: string; user_id: string }>('SELECT id, user_id FROM tasks ORDER BY random()')).rows;
+    await db.end();
+    const key = new TextEncoder().encode(secret);
+    const tokens = new Map<string, string>();
+    for (let i = 0; i < USERS; i++)
+      tokens.set(`user${i}`, await new SignJWT({ sub: `user${i}` }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('2h').sign(key));
 
-  const scenarios: { name: string; request(n: number): { method: string; path: string; user: string; body?: string } }[] = [
-    { name: 'list', request: (n) => ({ method: 'GET', path: '/api/tasks', user: `user${n % USERS}` }) },
-    {
-      name: 'get',
-      request: (n) => {
-        const task = tasks[n % tasks.length] ?? { id: '', user_id: '' };
-        return { method: 'GET', path: `/api/tasks/${task.id}`, user: task.user_id };
+    const scenarios: { name: string; request(n: number): { method: string; path: string; user: string; body?: string } }[] = [
+      { name: 'list', request: (n) => ({ method: 'GET', path: '/api/tasks', user: `user${n % USERS}` }) },
+      {
+        name: 'get',
+        request: (n) => {
+          const task = tasks[n % tasks.length] ?? { id: '', user_id: '' };
+          return { method: 'GET', path: `/api/tasks/${task.id}`, user: task.user_id };
+        },
       },
-    },
-    {
-      name: 'toggle',
-      request: (n) => {
-        const task = tasks[n % tasks.length] ?? { id: '', user_id: '' };
-        return { method: 'PATCH', path: `/api/tasks/${task.id}`, user: task.user_id, body: JSON.stringify({ completed: n % 2 === 0 }) };
+      {
+        name: 'toggle',
+        request: (n) => {
+          const task = tasks[n % tasks.length] ?? { id: '', user_id: '' };
+          return { method: 'PATCH', path: `/api/tasks/${task.id}`, user: task.user_id, body: JSON.stringify({ completed: n % 2 === 0 }) };
+        },
       },
-    },
-  ];
+    ];
 
-  const results: { round: number; scenario: string; target: string; rps: number; cpuUs: number; reads: string }[] = [];
-  for (let round = 1; round <= rounds; round++) {
-    for (const scenario of scenarios) {
-      const order = [...targets.slice(round % targets.length), ...targets.slice(0, round % targets.length)];
-      for (const target of order) {
-        const server = await start({ DATABASE_URL: primaryUrl, ...target.env });
-        try {
-          let n = 0;
-          const run = (seconds: number) =>
-            autocannon({
-              url: server.origin,
-              connections: 100,
-              duration: seconds,
-              requests: [
-                {
-                  setupRequest: (request) => {
-                    const { method, path, user, body } = scenario.request(n++);
-                    const headers: Record<string, string> = { authorization: `Bearer ${tokens.get(user) ?? ''}` };
-                    if (body) headers['content-type'] = 'application/json';
-                    return { ...request, method: method as 'GET', path, headers, ...(body && { body }) };
+    const results: { round: number; scenario: string; target: string; rps: number; cpuUs: number; reads: string }[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      for (const scenario of scenarios) {
+        const order = [...targets.slice(round % targets.length), ...targets.slice(0, round % targets.length)];
+        for (const target of order) {
+          const server = await start({ DATABASE_URL: primaryUrl, ...target.env });
+          try {
+            let n = 0;
+            const run = (seconds: number) =>
+              autocannon({
+                url: server.origin,
+                connections: 100,
+                duration: seconds,
+                requests: [
+                  {
+                    setupRequest: (request) => {
+                      const { method, path, user, body } = scenario.request(n++);
+                      const headers: Record<string, string> = { authorization: `Bearer ${tokens.get(user) ?? ''}` };
+                      if (body) headers['content-type'] = 'application/json';
+                      return { ...request, method: method as 'GET', path, headers, ...(body && { body }) };
+                    },
                   },
-                },
-              ],
-            });
-          await run(2);
-          const readsBefore = await readsOf(server);
-          const cpuBefore = cpuSeconds(server);
-          const result = await run(duration);
-          const cpu = cpuSeconds(server) - cpuBefore;
-          const readsAfter = await readsOf(server);
-          if (result.errors + result.timeouts + result.non2xx > 0)
-            throw new Error(
-              `${target.name} ${scenario.name}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx`,
+                ],
+              });
+            await run(2);
+            const readsBefore = await readsOf(server);
+            const cpuBefore = cpuSeconds(server);
+            const result = await run(duration);
+            const cpu = cpuSeconds(server) - cpuBefore;
+            const readsAfter = await readsOf(server);
+            if (result.errors + result.timeouts + result.non2xx > 0)
+              throw new Error(
+                `${target.name} ${scenario.name}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx`,
+              );
+            const reads = Object.entries(readsAfter)
+              .map(([where, count]) => `${where.startsWith('127.') ? 'replica' : where} ${Math.round(count - (readsBefore[where] ?? 0))}`)
+              .join(', ');
+            const rps = result.requests.average;
+            results.push({ round, scenario: scenario.name, target: target.name, rps, cpuUs: (cpu / result.requests.total) * 1e6, reads });
+            console.log(
+              `round ${round} ${scenario.name.padEnd(6)} ${target.name.padEnd(18)} ${Math.round(rps).toString().padStart(6)} req/s ${Math.round((cpu / result.requests.total) * 1e6)} µs/req  reads: ${reads || '(not counted)'}`,
             );
-          const reads = Object.entries(readsAfter)
-            .map(([where, count]) => `${where.startsWith('127.') ? 'replica' : where} ${Math.round(count - (readsBefore[where] ?? 0))}`)
-            .join(', ');
-          const rps = result.requests.average;
-          results.push({ round, scenario: scenario.name, target: target.name, rps, cpuUs: (cpu / result.requests.total) * 1e6, reads });
-          console.log(
-            `round ${round} ${scenario.name.padEnd(6)} ${target.name.padEnd(18)} ${Math.round(rps).toString().padStart(6)} req/s ${Math.round((cpu / result.requests.total) * 1e6)} µs/req  reads: ${reads || '(not counted)'}`,
-          );
-        } finally {
-          await stop(server);
+          } finally {
+            await stop(server);
+          }
         }
       }
     }
-  }
-  console.log('\nmedian over rounds (req/s, ratio to "primary only" of the same round):');
-  for (const scenario of scenarios) {
-    for (const target of targets) {
-      const ratios = results
-        .filter((r) => r.scenario === scenario.name && r.target === target.name)
-        .map(
-          (r) => r.rps / (results.find((b) => b.round === r.round && b.scenario === r.scenario && b.target === 'primary only')?.rps ?? 1),
-        );
-      const rps = results.filter((r) => r.scenario === scenario.name && r.target === target.name).map((r) => r.rps);
-      console.log(`${scenario.name.padEnd(6)} ${target.name.padEnd(18)} ${Math.round(median(rps))} req/s, ×${median(ratios).toFixed(2)}`);
+    console.log('\nmedian over rounds (req/s, ratio to "primary only" of the same round):');
+    for (const scenario of scenarios) {
+      for (const target of targets) {
+        const ratios = results
+          .filter((r) => r.scenario === scenario.name && r.target === target.name)
+          .map(
+            (r) => r.rps / (results.find((b) => b.round === r.round && b.scenario === r.scenario && b.target === 'primary only')?.rps ?? 1),
+          );
+        const rps = results.filter((r) => r.scenario === scenario.name && r.target === target.name).map((r) => r.rps);
+        console.log(`${scenario.name.padEnd(6)} ${target.name.padEnd(18)} ${Math.round(median(rps))} req/s, ×${median(ratios).toFixed(2)}`);
+      }
     }
+  } finally {
+    cluster.stop();
   }
-} finally {
-  cluster.stop();
 }
 
 function median(values: number[]): number {
@@ -195,7 +201,10 @@ async function start(env: Record<string, string>): Promise<Server> {
     // With a replica: once it has been seen up (before that, every read goes to the primary).
     const replicaUp = !env.DATABASE_REPLICA_URLS || /^db_replica_up\{[^}]*\} 1$/m.test(await metricsText(origin));
     if (ready && replicaUp) break;
-    if (i > 300) throw new Error(`the server did not get ready:\n${output}`);
+    if (i > 300) {
+      child.kill('SIGKILL');
+      throw new Error(`the server did not get ready:\n${output}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { origin, child };
@@ -207,11 +216,12 @@ async function stop(server: Server): Promise<void> {
   await exited;
 }
 
-const metricsText = (origin: string) =>
-  fetch(`${origin}/metrics`).then(
+function metricsText(origin: string): Promise<string> {
+  return fetch(`${origin}/metrics`).then(
     (r) => r.text(),
     () => '',
   );
+}
 
 async function readsOf(server: Server): Promise<Record<string, number>> {
   const reads: Record<string, number> = {};
@@ -220,7 +230,6 @@ async function readsOf(server: Server): Promise<Record<string, number>> {
   return reads;
 }
 
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 function cpuSeconds(server: Server): number {
   const fields =
     readFileSync(`/proc/${server.child.pid ?? 0}/stat`, 'utf8')

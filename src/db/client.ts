@@ -42,6 +42,15 @@ export interface DatabaseConfig {
   replicaMaxLagMs: number;
 }
 
+/**
+ * The primary's WAL position past every commit it has acknowledged: the flushed position, as a commit waits
+ * for its flush before it is acknowledged or visible; unless synchronous_commit is off, where it waits for
+ * neither, and only the inserted position is sure to be past it. A replica whose pg_last_wal_replay_lsn()
+ * has reached it shows every such commit (./replicas.ts).
+ */
+export const WRITTEN_POSITION = `SELECT (CASE WHEN current_setting('synchronous_commit') = 'off'
+  THEN pg_current_wal_insert_lsn() ELSE pg_current_wal_flush_lsn() END)::text AS lsn`;
+
 /** Whether the statement timeout must be the role's setting (./statement-timeout.ts): the app's connections go somewhere migrations do not. */
 export function timeoutOnRole(config: { url: string | undefined; migrationUrl: string | undefined }): boolean {
   return config.url !== undefined && config.migrationUrl !== undefined && config.migrationUrl !== config.url;
@@ -63,6 +72,8 @@ export interface Database {
   listen: ListenSource;
   /** Connections of the app's pool (PostgreSQL only). */
   poolStats?: () => { total: number; idle: number; waiting: number };
+  /** PostgreSQL only: WRITTEN_POSITION, read straight on the pool (a statement without Prisma's per-query CPU, for read replicas). */
+  walPosition?: () => Promise<string>;
   close(): Promise<void>;
 }
 
@@ -108,6 +119,7 @@ function openPostgres(url: string, options: DatabaseConfig, onPoolError: (error:
     adapterFactory: new PrismaPg({ ...config(options.migrationUrl ?? url), max: 1 }),
     listen: { kind: 'postgres', url: options.listenUrl ?? url, connectTimeoutMs: options.connectTimeoutMs },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    walPosition: async () => (await pool.query<{ lsn: string }>(WRITTEN_POSITION)).rows[0]?.lsn ?? '0/0',
     async close() {
       await prisma.$disconnect();
       await pool.end();

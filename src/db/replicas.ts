@@ -5,8 +5,8 @@
  * primary answers. Writes, transactions and whatever must be current never come here.
  *
  * What a user last wrote is known fleet-wide in one of two ways:
- * - With Redis (REDIS_URL): after each write commits, the primary's WAL position (WRITTEN_POSITION, past
- *   the commit's record) is kept under the user's key, only ever moved forward, for a while longer than
+ * - With Redis (REDIS_URL): after each write commits, the primary's WAL position (WRITTEN_POSITION in
+ *   ./client.ts, past the commit's record) is kept under the user's key, only ever moved forward, for a while longer than
  *   any usable replica can lag. A read takes the key and goes to a replica whose `pg_last_wal_replay_lsn()`
  *   has reached it. Redis unreachable: reads go to the primary.
  * - Without Redis: a read asks the primary for the user's change counter (`users.change_count`, moved by
@@ -23,7 +23,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { PrismaClient } from '../generated/prisma/client.js';
 import type { Db } from './client.js';
 import { isDatabaseUnavailable } from '../database-errors.js';
 import type { Logger } from '../logger.js';
@@ -36,14 +36,6 @@ const STALE_MS = 1_000;
 const CHECK_TIMEOUT_MS = 1_000;
 const REDIS_TIMEOUT_MS = 250;
 const KEY_PREFIX = 'task-gateway:written:';
-
-/**
- * The primary's WAL position past every commit it has acknowledged: the flushed position, as a commit waits
- * for its flush before it is acknowledged or visible; unless synchronous_commit is off, where it waits for
- * neither, and only the inserted position is sure to be past it.
- */
-export const WRITTEN_POSITION = Prisma.sql`SELECT (CASE WHEN current_setting('synchronous_commit') = 'off'
-  THEN pg_current_wal_insert_lsn() ELSE pg_current_wal_flush_lsn() END)::text AS lsn`;
 
 export interface ReplicaConfig {
   urls: readonly string[];
@@ -95,13 +87,15 @@ export function createReadRouter(
   config: ReplicaConfig,
   options: {
     primary: PrismaClient;
+    /** The primary's WRITTEN_POSITION (../db/client.ts). */
+    position: () => Promise<string>;
     poolConfig: (url: string) => pg.PoolConfig;
     poolSize: number;
     logger: Logger;
     registry?: Registry | undefined;
   },
 ): ReadRouter {
-  const { primary, logger } = options;
+  const { primary, position, logger } = options;
   const metrics = replicaMetrics(options.registry);
   const replicas = config.urls.map((url): Replica => {
     const { host, pathname } = new URL(url);
@@ -135,9 +129,8 @@ export function createReadRouter(
   // The primary's WAL positions of the last minute or so, oldest first, against which lag is measured.
   const samples: { at: number; lsn: bigint }[] = [];
   const samplePrimary = async () => {
-    const [row] = await primary.$queryRaw<{ lsn: string }[]>(WRITTEN_POSITION);
-    if (!row) return;
-    samples.push({ at: Date.now(), lsn: lsnValue(row.lsn) });
+    const lsn = lsnValue(await position());
+    samples.push({ at: Date.now(), lsn });
     const kept = Date.now() - 10 * Math.max(config.maxLagMs, 6_000);
     while ((samples[0]?.at ?? kept) < kept) samples.shift();
   };
@@ -244,6 +237,8 @@ export function createReadRouter(
     redisFailing = true;
   };
   redis?.on('error', () => {});
+  // Sent once, then run by its hash (EVALSHA).
+  redis?.defineCommand('keepLatest', { numberOfKeys: 1, lua: KEEP_LATEST });
   // A write's position outlives every usable replica's lag by far: once it expires, any usable replica has it.
   const keepMs = config.maxLagMs + 60_000;
 
@@ -274,10 +269,13 @@ export function createReadRouter(
     replayed: (lsn) => replayedThrough(lsnValue(lsn)),
     async noteWrite(userId) {
       if (!redis) return;
-      const [row] = await primary.$queryRaw<{ lsn: string }[]>(WRITTEN_POSITION);
-      if (!row) return;
+      const lsn = lsnKey(lsnValue(await position()));
       try {
-        await redis.eval(KEEP_LATEST, 1, KEY_PREFIX + userId, lsnKey(lsnValue(row.lsn)), keepMs);
+        await (redis as Redis & { keepLatest(key: string, lsn: string, ms: number): Promise<string> }).keepLatest(
+          KEY_PREFIX + userId,
+          lsn,
+          keepMs,
+        );
         redisFailing = false;
       } catch (error) {
         // Reads go to the primary while Redis cannot be reached; this write is answered all the same.

@@ -15,8 +15,8 @@
  * The embedded database notifies in this process (PGlite's listen()), unless TASK_EVENTS_POLL_MS is set.
  */
 import pg from 'pg';
-import type { Db, ListenSource } from '../db/client.js';
-import { WRITTEN_POSITION } from '../db/replicas.js';
+import { WRITTEN_POSITION, type Db, type ListenSource } from '../db/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 
 const CHANNEL = 'task_events';
@@ -121,7 +121,7 @@ function poller(
     if (users.length === 0) return;
     const rows = positions
       ? await prisma.$queryRaw<{ id: string; change_count: bigint; lsn: string }[]>`
-          SELECT u.id, u.change_count, p.lsn FROM unnest(${users}::text[]) AS w(id) JOIN users u USING (id) CROSS JOIN (${WRITTEN_POSITION}) p`
+          SELECT u.id, u.change_count, p.lsn FROM unnest(${users}::text[]) AS w(id) JOIN users u USING (id) CROSS JOIN (${Prisma.raw(WRITTEN_POSITION)}) p`
       : await prisma.$queryRaw<{ id: string; change_count: bigint; lsn?: undefined }[]>`
           SELECT u.id, u.change_count FROM unnest(${users}::text[]) AS w(id) JOIN users u USING (id)`;
     const next = new Map<string, bigint>();

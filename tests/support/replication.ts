@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './pgbouncer.js';
+import { freePort } from './free-port.js';
 
 function binDir(): string | undefined {
   const fromPgConfig = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
