@@ -186,7 +186,7 @@ function openReadReplicas(db: Database): ReadRouter | undefined {
     { urls: replicaUrls, maxLagMs: env.database.replicaMaxLagMs, redisUrl: env.rateLimit.redisUrl },
     {
       primary: db.prisma,
-      position: db.walPosition ?? (() => Promise.resolve('0/0')),
+      poolQuery: db.poolQuery ?? (() => Promise.resolve([])),
       poolConfig: (url) => poolConfig(url, env.database),
       poolSize: env.database.poolSize,
       logger,

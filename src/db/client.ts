@@ -72,8 +72,11 @@ export interface Database {
   listen: ListenSource;
   /** Connections of the app's pool (PostgreSQL only). */
   poolStats?: () => { total: number; idle: number; waiting: number };
-  /** PostgreSQL only: WRITTEN_POSITION, read straight on the pool (a statement without Prisma's per-query CPU, for read replicas). */
-  walPosition?: () => Promise<string>;
+  /**
+   * PostgreSQL only: a statement straight on the app's pool, without Prisma's per-query CPU, for the read
+   * replicas' bookkeeping (./replicas.ts: WAL positions, change counters), never for the app's data.
+   */
+  poolQuery?: <T extends pg.QueryResultRow>(text: string, values?: unknown[]) => Promise<T[]>;
   close(): Promise<void>;
 }
 
@@ -119,7 +122,7 @@ function openPostgres(url: string, options: DatabaseConfig, onPoolError: (error:
     adapterFactory: new PrismaPg({ ...config(options.migrationUrl ?? url), max: 1 }),
     listen: { kind: 'postgres', url: options.listenUrl ?? url, connectTimeoutMs: options.connectTimeoutMs },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-    walPosition: async () => (await pool.query<{ lsn: string }>(WRITTEN_POSITION)).rows[0]?.lsn ?? '0/0',
+    poolQuery: async <T extends pg.QueryResultRow>(text: string, values?: unknown[]) => (await pool.query<T>(text, values)).rows,
     async close() {
       await prisma.$disconnect();
       await pool.end();

@@ -24,7 +24,7 @@ import { Redis } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.js';
-import type { Db } from './client.js';
+import { WRITTEN_POSITION, type Db } from './client.js';
 import { isDatabaseUnavailable } from '../database-errors.js';
 import type { Logger } from '../logger.js';
 
@@ -36,6 +36,7 @@ const STALE_MS = 1_000;
 const CHECK_TIMEOUT_MS = 1_000;
 const REDIS_TIMEOUT_MS = 250;
 const KEY_PREFIX = 'task-gateway:written:';
+const CHANGE_COUNT = 'SELECT change_count FROM users WHERE id = $1';
 
 export interface ReplicaConfig {
   urls: readonly string[];
@@ -87,15 +88,16 @@ export function createReadRouter(
   config: ReplicaConfig,
   options: {
     primary: PrismaClient;
-    /** The primary's WRITTEN_POSITION (../db/client.ts). */
-    position: () => Promise<string>;
+    /** A statement on the primary's pool (Database.poolQuery in ./client.ts). */
+    poolQuery: <T extends pg.QueryResultRow>(text: string, values?: unknown[]) => Promise<T[]>;
     poolConfig: (url: string) => pg.PoolConfig;
     poolSize: number;
     logger: Logger;
     registry?: Registry | undefined;
   },
 ): ReadRouter {
-  const { primary, position, logger } = options;
+  const { primary, poolQuery, logger } = options;
+  const position = async () => (await poolQuery<{ lsn: string }>(WRITTEN_POSITION))[0]?.lsn ?? '0/0';
   const metrics = replicaMetrics(options.registry);
   const replicas = config.urls.map((url): Replica => {
     const { host, pathname } = new URL(url);
@@ -258,13 +260,13 @@ export function createReadRouter(
       }
       const [replica] = candidates();
       if (!replica) return toPrimary();
-      const counter = (db: Db) =>
-        db.$queryRaw<{ change_count: bigint }[]>`SELECT change_count FROM users WHERE id = ${userId}`.then(
-          (rows) => rows[0]?.change_count ?? 0n,
-        );
-      // The replica's own client, not its fallback: a failure here means "not this replica".
-      const [onPrimary, onReplica] = await Promise.all([counter(primary), counter(replica.prisma).catch(() => -1n)]);
-      return onReplica >= onPrimary ? toReplica(replica) : toPrimary();
+      const counter = (query: typeof poolQuery) =>
+        query<{ change_count: string }>(CHANGE_COUNT, [userId]).then((rows) => BigInt(rows[0]?.change_count ?? 0));
+      const onReplica = async <T extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
+        (await replica.pool.query<T>(text, values)).rows;
+      // A failure on the replica means "not this replica"; one on the primary fails the read, as it would without replicas.
+      const [primaryCount, replicaCount] = await Promise.all([counter(poolQuery), counter(onReplica).catch(() => -1n)]);
+      return replicaCount >= primaryCount ? toReplica(replica) : toPrimary();
     },
     replayed: (lsn) => replayedThrough(lsnValue(lsn)),
     async noteWrite(userId) {
