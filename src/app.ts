@@ -140,7 +140,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   const readiness = dependencies.readiness ?? new Readiness(prisma);
   const metrics = dependencies.metrics ?? createMetrics();
   const rateLimits = createRateLimits(config.rateLimit, logger);
-  await rateLimits.ready();
+  await Promise.all([rateLimits.ready(), reads?.ready()]);
   const authenticate = createAuthenticate(createBearerVerifier(config.auth), rateLimits);
   const loggerInstance: FastifyBaseLogger = logger;
   const errorContext = { logger, maxBodyBytes: limits.maxBodyBytes };
@@ -198,10 +198,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   // With read replicas, a write is made known to every instance's reads once committed, before it is answered.
   if (reads)
     app.addHook('onSend', async (request, _reply, payload) => {
-      if (request.wrote && request.userId !== null)
-        await reads.noteWrite(request.userId).catch((error: unknown) => {
-          logger.warn({ err: { message: (error as Error).message } }, 'read replicas: cannot read the position of a write');
-        });
+      if (request.wrote && request.userId !== null) await reads.noteWrite(request.userId);
       return payload;
     });
   // Before any route: the plugin gives each route its compressing hook as the route is added.

@@ -238,7 +238,7 @@ describe.skipIf(!POSTGRES_BIN)('read replicas', () => {
     }
   }, 60_000);
 
-  test('a replica lagging past REPLICA_MAX_LAG_MS is skipped, and used again once it catches up', async () => {
+  test('a replica lagging past REPLICA_MAX_LAG_MS is skipped, also by an instance started meanwhile, and used again once it catches up', async () => {
     const strict = await start({ REPLICA_MAX_LAG_MS: '500' });
     const erin = await user();
     await erin.create(strict.url, 'erin');
@@ -257,6 +257,12 @@ describe.skipIf(!POSTGRES_BIN)('read replicas', () => {
       const replicaReads = await metric(strict, 'db_reads_total', replicaLabel());
       for (let i = 0; i < 10; i++) expect((await erin.list(strict.url)).map((task) => task.title)).toEqual(['erin']);
       expect(await metric(strict, 'db_reads_total', replicaLabel())).toBe(replicaReads);
+      // An instance started now has no history of the primary's positions: it cannot tell the replica's lag
+      // yet, and must not take it for none.
+      const late = await start({ REPLICA_MAX_LAG_MS: '500' });
+      await until(async () => (await metric(late, 'db_replica_up')) === 1, 'the late instance to see the replica');
+      for (let i = 0; i < 10; i++) expect((await erin.list(late.url)).map((task) => task.title)).toEqual(['erin']);
+      expect(await metric(late, 'db_reads_total', replicaLabel())).toBe(0);
     } finally {
       load.writing = false;
       await writer;

@@ -32,11 +32,15 @@ import type { Logger } from '../logger.js';
 const MONITOR_MS = 100;
 /** A replica not heard from for this long is not used until it answers again. */
 const STALE_MS = 1_000;
-/** How long one look at a replica may take. */
+/** How long one look at a replica may take (connecting included). */
 const CHECK_TIMEOUT_MS = 1_000;
+/** How long a read waits for a fresh look at a replica before it goes to the primary instead. */
+const RECHECK_WAIT_MS = 50;
 const REDIS_TIMEOUT_MS = 250;
 const KEY_PREFIX = 'task-gateway:written:';
 const CHANGE_COUNT = 'SELECT change_count FROM users WHERE id = $1';
+/** A position past any real one. */
+const NO_REPLICA_HAS_IT = 'f'.repeat(16);
 
 export interface ReplicaConfig {
   urls: readonly string[];
@@ -50,8 +54,10 @@ export interface ReadRouter {
   forUser(userId: string): Promise<Db>;
   /** Where a read of the change log goes once woken at the primary's WAL position `lsn`: a replica that has replayed it, else the primary. */
   replayed(lsn: string): Promise<Db>;
-  /** After a write of this user has committed (and before it is answered): makes it known fleet-wide. */
+  /** After a write of this user has committed (and before it is answered): makes it known fleet-wide. Never throws. */
   noteWrite(userId: string): Promise<void>;
+  /** Resolves once Redis is connected, or has failed to connect in time (until then a read goes to the primary). */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,6 +65,8 @@ interface Replica {
   /** host:port/database, for metrics and logs. */
   name: string;
   pool: pg.Pool;
+  /** One connection of its own for the looks, so that they never queue behind the reads. */
+  monitor: pg.Pool;
   prisma: PrismaClient;
   /** The replica's client, every query of which falls back to the primary when it fails. */
   db: Db;
@@ -103,10 +111,18 @@ export function createReadRouter(
     const { host, pathname } = new URL(url);
     const pool = new pg.Pool({ ...options.poolConfig(url), max: options.poolSize, idleTimeoutMillis: 30_000 });
     pool.on('error', () => {});
+    const monitor = new pg.Pool({
+      ...options.poolConfig(url),
+      max: 1,
+      connectionTimeoutMillis: CHECK_TIMEOUT_MS,
+      query_timeout: CHECK_TIMEOUT_MS,
+    });
+    monitor.on('error', () => {});
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool), errorFormat: 'minimal' });
     const replica: Replica = {
       name: `${host}${pathname}`,
       pool,
+      monitor,
       prisma,
       db: prisma,
       up: false,
@@ -128,27 +144,33 @@ export function createReadRouter(
     return replica;
   });
 
-  // The primary's WAL positions of the last minute or so, oldest first, against which lag is measured.
+  // The primary's WAL positions of the last minute or so, oldest first, against which lag is measured:
+  // each taken as of the moment before it was asked for (the primary had at most that position then).
   const samples: { at: number; lsn: bigint }[] = [];
   const samplePrimary = async () => {
-    const lsn = lsnValue(await position());
-    samples.push({ at: Date.now(), lsn });
+    const at = Date.now();
+    samples.push({ at, lsn: lsnValue(await position()) });
     const kept = Date.now() - 10 * Math.max(config.maxLagMs, 6_000);
     while ((samples[0]?.at ?? kept) < kept) samples.shift();
   };
-  /** Milliseconds since the primary was at the first sampled position the replica has not replayed. */
+  /**
+   * How far behind the primary a replica is, in ms, at most: the time since the last sampled position it has
+   * replayed (it has everything the primary had then); 0 when it has the latest. Unknown (Infinity) before
+   * the first sample, or when it has none of them: such a replica is not read from.
+   */
   const lagOf = (replayed: bigint, now: number) => {
-    const behind = samples.find((sample) => sample.lsn > replayed);
-    return behind === undefined ? 0 : now - behind.at;
+    let reached: number | undefined;
+    for (const sample of samples) {
+      if (sample.lsn > replayed) return reached === undefined ? Infinity : now - reached;
+      reached = sample.at;
+    }
+    return reached === undefined ? Infinity : 0;
   };
 
   const check = (replica: Replica): Promise<void> =>
     (replica.checking ??= (async () => {
       try {
-        const { rows } = await replica.pool.query<{ replayed: string | null }>({
-          text: 'SELECT pg_last_wal_replay_lsn()::text AS replayed',
-          query_timeout: CHECK_TIMEOUT_MS,
-        } as pg.QueryConfig);
+        const { rows } = await replica.monitor.query<{ replayed: string | null }>('SELECT pg_last_wal_replay_lsn()::text AS replayed');
         const replayed = rows[0]?.replayed;
         if (!replayed) throw new Error('not a replica: pg_last_wal_replay_lsn() is null (is DATABASE_REPLICA_URLS pointing at a primary?)');
         const now = Date.now();
@@ -168,7 +190,9 @@ export function createReadRouter(
       } finally {
         replica.checking = undefined;
         metrics.up.set({ replica: replica.name }, replica.up ? 1 : 0);
-        metrics.lag.set({ replica: replica.name }, replica.lagMs / 1_000);
+        // Unknown lag shows as the time the samples cover.
+        const lagMs = Number.isFinite(replica.lagMs) ? replica.lagMs : Date.now() - (samples[0]?.at ?? Date.now());
+        metrics.lag.set({ replica: replica.name }, lagMs / 1_000);
       }
     })());
 
@@ -211,14 +235,19 @@ export function createReadRouter(
     metrics.reads.inc({ target: replica.name });
     return replica.db;
   };
-  /** A usable replica that has replayed `lsn` (asking one again if the last look is older), else the primary. */
-  const replayedThrough = async (lsn: bigint): Promise<Db> => {
-    const usableNow = candidates();
+  /**
+   * One of `usableNow` that has replayed `lsn`, else the primary. If the last looks are older than the
+   * position, one replica is looked at again (a look shared by every read waiting for it), but for at most
+   * RECHECK_WAIT_MS: a replica slow to answer sends the read to the primary, not into a wait.
+   */
+  const replayedThrough = async (usableNow: Replica[], lsn: bigint): Promise<Db> => {
     const ready = usableNow.find((replica) => replica.replayed >= lsn);
     if (ready) return toReplica(ready);
     const first = usableNow[0];
     if (first) {
-      await check(first);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([check(first), new Promise((resolve) => (timer = setTimeout(resolve, RECHECK_WAIT_MS)))]);
+      clearTimeout(timer);
       if (usable(first, Date.now()) && first.replayed >= lsn) return toReplica(first);
     }
     return toPrimary();
@@ -246,7 +275,8 @@ export function createReadRouter(
 
   return {
     async forUser(userId) {
-      if (candidates().length === 0) return toPrimary();
+      const usableNow = candidates();
+      if (usableNow.length === 0) return toPrimary();
       if (redis) {
         let written: string | null;
         try {
@@ -256,22 +286,39 @@ export function createReadRouter(
           redisFailed(error);
           return toPrimary();
         }
-        return replayedThrough(written === null ? 0n : BigInt(`0x${written}`));
+        return replayedThrough(usableNow, written === null ? 0n : BigInt(`0x${written}`));
       }
-      const [replica] = candidates();
+      const [replica] = usableNow;
       if (!replica) return toPrimary();
       const counter = (query: typeof poolQuery) =>
         query<{ change_count: string }>(CHANGE_COUNT, [userId]).then((rows) => BigInt(rows[0]?.change_count ?? 0));
       const onReplica = async <T extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
-        (await replica.pool.query<T>(text, values)).rows;
+        (await replica.pool.query<T>({ text, values, query_timeout: CHECK_TIMEOUT_MS } as pg.QueryConfig)).rows;
       // A failure on the replica means "not this replica"; one on the primary fails the read, as it would without replicas.
       const [primaryCount, replicaCount] = await Promise.all([counter(poolQuery), counter(onReplica).catch(() => -1n)]);
       return replicaCount >= primaryCount ? toReplica(replica) : toPrimary();
     },
-    replayed: (lsn) => replayedThrough(lsnValue(lsn)),
+    replayed: (lsn) => replayedThrough(candidates(), lsnValue(lsn)),
+    ready: () =>
+      redis && redis.status !== 'ready'
+        ? Promise.race([
+            new Promise<void>((resolve) => redis.once('ready', () => resolve())),
+            new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref()),
+          ])
+        : Promise.resolve(),
     async noteWrite(userId) {
       if (!redis) return;
-      const lsn = lsnKey(lsnValue(await position()));
+      let lsn: string;
+      try {
+        lsn = lsnKey(lsnValue(await position()));
+      } catch (error) {
+        // The write's position is unknown: no replica will do for this user's reads until the key expires.
+        logger.warn(
+          { err: { message: (error as Error).message } },
+          "read replicas: cannot read a write's position; that user reads from the primary",
+        );
+        lsn = NO_REPLICA_HAS_IT;
+      }
       try {
         await (redis as Redis & { keepLatest(key: string, lsn: string, ms: number): Promise<string> }).keepLatest(
           KEY_PREFIX + userId,
@@ -291,7 +338,7 @@ export function createReadRouter(
       await Promise.all(
         replicas.map(async (replica) => {
           await replica.prisma.$disconnect();
-          await replica.pool.end();
+          await Promise.all([replica.pool.end(), replica.monitor.end()]);
         }),
       );
     },
@@ -324,7 +371,8 @@ function withFallback(replica: PrismaClient, primary: PrismaClient, failed: (err
           (...args: unknown[]) => Reflect.apply(primary[name], primary, args) as PromiseLike<unknown>,
         );
       }
-      if (typeof property !== 'string' || property.startsWith('$') || value === null || typeof value !== 'object') return value;
+      // Only the models' delegates (task, user, …): nothing else of the client is a read to retry.
+      if (typeof property !== 'string' || !isDelegate(value)) return value;
       let delegate = delegates.get(property);
       if (!delegate) {
         const onPrimary: unknown = Reflect.get(primary, property);
@@ -349,6 +397,9 @@ function withFallback(replica: PrismaClient, primary: PrismaClient, failed: (err
     },
   });
 }
+
+const isDelegate = (value: unknown): value is object =>
+  typeof value === 'object' && value !== null && typeof (value as { findMany?: unknown }).findMany === 'function';
 
 function replicaMetrics(registry: Registry | undefined) {
   const registers = registry ? [registry] : [];

@@ -96,7 +96,11 @@ export async function useGraphQL(app: FastifyInstance, options: GraphQLOptions):
 function sendKeyed(reply: FastifyReply, keyed: KeyedAnswer): FastifyReply {
   if ('error' in keyed) throw keyed.error;
   const { response, replayed } = keyed;
-  if (replayed) reply.header('idempotent-replayed', 'true');
+  if (replayed) {
+    reply.header('idempotent-replayed', 'true');
+    // The write it replays may be newer than what a replica has: the client's reads wait for it as for their own.
+    reply.request.wrote = true;
+  }
   return reply.code(response.status).headers(response.headers).send(response.body);
 }
 

@@ -80,12 +80,16 @@ export function createContext(
   } = {},
 ): Context {
   const { prisma, unpagedLists, maxTasksPerUser, requireIfMatch, events, reads } = dependencies;
-  const db = options.transaction ?? prisma;
   let reader: Promise<Db> | undefined;
-  return {
-    prisma: db,
-    // Without replicas (or inside a keyed write's transaction) reads use `prisma`, and nothing is asked.
-    read: options.read ?? (reads && userId !== null && !options.transaction ? () => (reader ??= reads.forUser(userId)) : () => db),
+  const context: Context = {
+    prisma: options.transaction ?? prisma,
+    // Without replicas, or in a keyed write's transaction (given here, or put in `prisma` later by
+    // ../graphql/idempotent-mutations.ts), reads use `prisma`, and nothing is asked.
+    read:
+      options.read ??
+      (reads && userId !== null
+        ? () => (context.prisma !== prisma ? context.prisma : (reader ??= reads.forUser(userId)))
+        : () => context.prisma),
     wrote: options.onWrite ?? unnoted,
     unpagedLists,
     maxTasksPerUser,
@@ -97,4 +101,5 @@ export function createContext(
     clientGone: options.clientGone ?? connected,
     ...(options.precondition !== undefined && { precondition: options.precondition }),
   };
+  return context;
 }

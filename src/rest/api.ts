@@ -95,7 +95,11 @@ export async function useRestApi(app: FastifyInstance, options: RestApiOptions):
         store: true,
       }),
     );
-    if (replayed) reply.header('idempotent-replayed', 'true');
+    if (replayed) {
+      reply.header('idempotent-replayed', 'true');
+      // The write it replays may be newer than what a replica has: the client's reads wait for it as for their own.
+      request.wrote = true;
+    }
     return send(reply, response);
   }
 
