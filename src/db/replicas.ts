@@ -15,9 +15,10 @@
  *   A replica's snapshot only moves forward, so what the read then sees there is at least that current.
  *
  * Each replica is watched every MONITOR_MS: its replay position, and its lag in time, measured against the
- * primary's positions sampled as often (the time since the primary was at the first position the replica has
- * not replayed: 0 when it has everything, and not fooled by a quiet primary). A read that needs a position
- * the last look did not show asks the replica again (one question at a time per replica, shared).
+ * primary's positions sampled as often (at most the time since the last sampled position it has replayed: 0
+ * when it has the latest, not fooled by a quiet primary, and unknown, so unused, before it has reached any
+ * sample this instance took). A read that needs a position the last look did not show asks the replica
+ * again (one question at a time per replica, shared), waiting for the answer no longer than RECHECK_WAIT_MS.
  */
 import pg from 'pg';
 import { Redis } from 'ioredis';
