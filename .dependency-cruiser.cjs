@@ -3,7 +3,7 @@
  * nothing imports in a circle (type-only imports count). `npm run lint` checks it.
  */
 const layers = [
-  ['base', ['^src/(logger|metrics|version|paths|tracing)\\.ts$', '^src/generated/']],
+  ['base', ['^src/(logger|metrics|version|paths|tracing|redis)\\.ts$', '^src/generated/']],
   ['errors', ['^src/(errors|database-errors)\\.ts$']],
   ['db', ['^src/db/']],
   ['core', ['^src/auth/', '^src/events/', '^src/(idempotency|readiness|per-user-limit)\\.ts$']],

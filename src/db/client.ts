@@ -85,7 +85,7 @@ export interface Database {
  * messages; ours never reach a client, and under Yoga's deep async stacks that capture cost ~100 µs of CPU
  * per request, a fifth of a GET (bench/RESULTS.md).
  */
-const clientOptions = { errorFormat: 'minimal' } as const;
+export const clientOptions = { errorFormat: 'minimal' } as const;
 
 /**
  * Opens the database `config` names (PostgreSQL with a URL, else the embedded one). `onPoolError` hears

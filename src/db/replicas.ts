@@ -21,12 +21,13 @@
  * again (one question at a time per replica, shared), waiting for the answer no longer than RECHECK_WAIT_MS.
  */
 import pg from 'pg';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { WRITTEN_POSITION, type Db } from './client.js';
+import { WRITTEN_POSITION, clientOptions, type Db } from './client.js';
 import { isDatabaseUnavailable } from '../database-errors.js';
+import { connectRedis, redisReady } from '../redis.js';
 import type { Logger } from '../logger.js';
 
 /** How often each replica's replay position (and the primary's WAL position) is read. */
@@ -37,7 +38,6 @@ const STALE_MS = 1_000;
 const CHECK_TIMEOUT_MS = 1_000;
 /** How long a read waits for a fresh look at a replica before it goes to the primary instead. */
 const RECHECK_WAIT_MS = 50;
-const REDIS_TIMEOUT_MS = 250;
 const KEY_PREFIX = 'task-gateway:written:';
 const CHANGE_COUNT = 'SELECT change_count FROM users WHERE id = $1';
 /** A position past any real one. */
@@ -119,7 +119,7 @@ export function createReadRouter(
       query_timeout: CHECK_TIMEOUT_MS,
     });
     monitor.on('error', () => {});
-    const prisma = new PrismaClient({ adapter: new PrismaPg(pool), errorFormat: 'minimal' });
+    const prisma = new PrismaClient({ adapter: new PrismaPg(pool), ...clientOptions });
     const replica: Replica = {
       name: `${host}${pathname}`,
       pool,
@@ -254,14 +254,7 @@ export function createReadRouter(
     return toPrimary();
   };
 
-  const redis = config.redisUrl
-    ? new Redis(config.redisUrl, {
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        commandTimeout: REDIS_TIMEOUT_MS,
-        connectTimeout: 2_000,
-      })
-    : undefined;
+  const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
   let redisFailing = false;
   const redisFailed = (error: unknown) => {
     if (!redisFailing)
@@ -300,13 +293,7 @@ export function createReadRouter(
       return replicaCount >= primaryCount ? toReplica(replica) : toPrimary();
     },
     replayed: (lsn) => replayedThrough(candidates(), lsnValue(lsn)),
-    ready: () =>
-      redis && redis.status !== 'ready'
-        ? Promise.race([
-            new Promise<void>((resolve) => redis.once('ready', () => resolve())),
-            new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref()),
-          ])
-        : Promise.resolve(),
+    ready: () => (redis ? redisReady(redis) : Promise.resolve()),
     async noteWrite(userId) {
       if (!redis) return;
       let lsn: string;

@@ -6,16 +6,13 @@
  * described to it in the IETF `RateLimit-Policy` and `RateLimit` fields
  * (draft-ietf-httpapi-ratelimit-headers). Redis unreachable: requests pass, and a warning says so.
  */
-import { Redis } from 'ioredis';
+import { connectRedis, redisReady } from '../redis.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { RateLimitedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 /** The name of our one policy in the RateLimit fields. */
 const POLICY = 'default';
-/** How long a Redis command may take before the request goes on without it. */
-const REDIS_TIMEOUT_MS = 250;
-const CONNECT_TIMEOUT_MS = 2_000;
 /** At most one "Redis unreachable" warning this often. */
 const WARNING_INTERVAL_MS = 10_000;
 
@@ -45,21 +42,8 @@ export function createRateLimits(config: RateLimitConfig, logger: Logger): RateL
   const points = config.burst;
   const duration = Math.max(1, Math.round(config.burst / config.perSecond));
   const policy = `"${POLICY}";q=${points};w=${duration}`;
-  const redis = config.redisUrl
-    ? new Redis(config.redisUrl, {
-        // A request never waits for Redis to come back: without a connection a command fails at once.
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        commandTimeout: REDIS_TIMEOUT_MS,
-        connectTimeout: CONNECT_TIMEOUT_MS,
-      })
-    : undefined;
-  const connected = redis
-    ? Promise.race([
-        new Promise<void>((resolve) => redis.once('ready', resolve)),
-        new Promise<void>((resolve) => setTimeout(resolve, CONNECT_TIMEOUT_MS).unref()),
-      ])
-    : Promise.resolve();
+  const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
+  const connected = redis ? redisReady(redis) : Promise.resolve();
   let warnedAt = 0;
   const warn = (error: unknown) => {
     if (Date.now() - warnedAt < WARNING_INTERVAL_MS) return;
