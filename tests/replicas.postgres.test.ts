@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { TEST_SECRET, signToken } from './support/fixtures.js';
 import { POSTGRES_BIN, startReplicatedCluster, type ReplicatedCluster } from './support/replication.js';
 import { makeWorkDir, startServer, type RunningServer } from './support/server-process.js';
+import { until } from './support/wait.js';
 import { openSse, type SseEvent } from './support/sse.js';
 
 if (!POSTGRES_BIN)
@@ -97,14 +98,6 @@ async function replicaScans(): Promise<number> {
   }
 }
 
-async function until(check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe.skipIf(!POSTGRES_BIN)('read replicas', () => {
   let redisPair: [RunningServer, RunningServer];
   let primaryPair: [RunningServer, RunningServer];
@@ -125,7 +118,7 @@ describe.skipIf(!POSTGRES_BIN)('read replicas', () => {
     ]);
     redisPair = [first, second];
     primaryPair = [third, fourth];
-    await until(async () => (await metric(first, 'db_replica_up')) === 1, 'the replica to be up');
+    await until(async () => (await metric(first, 'db_replica_up')) === 1, { what: 'the replica to be up' });
   }, 120_000);
 
   afterAll(async () => {
@@ -176,13 +169,15 @@ describe.skipIf(!POSTGRES_BIN)('read replicas', () => {
     const bob = await user();
     await bob.create(one.url, 'written once');
     // Once the replica has it, the write is old news.
-    await until(async () => (await metric(one, 'db_replica_lag_seconds')) === 0, 'the replica to catch up');
+    await until(async () => (await metric(one, 'db_replica_lag_seconds')) === 0, { what: 'the replica to catch up' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const [scansBefore, replicaReadsBefore] = [await replicaScans(), await metric(two, 'db_reads_total', replicaLabel())];
     for (let i = 0; i < 20; i++) expect((await bob.list(two.url)).map((task) => task.title)).toEqual(['written once']);
     expect(await metric(two, 'db_reads_total', replicaLabel())).toBe(replicaReadsBefore + 20);
     // A backend sends its statistics about a second after it goes idle.
-    await until(async () => (await replicaScans()) - scansBefore >= 20, "the replica's statistics to count 20 more scans of tasks");
+    await until(async () => (await replicaScans()) - scansBefore >= 20, {
+      what: "the replica's statistics to count 20 more scans of tasks",
+    });
   });
 
   test('a replica stopped mid-run: no request fails, reads move to the primary, and back once it returns', async () => {
@@ -203,13 +198,15 @@ describe.skipIf(!POSTGRES_BIN)('read replicas', () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       const primaryBefore = await metric(one, 'db_reads_total', primaryLabel);
       cluster.stopReplica();
-      await until(async () => (await metric(one, 'db_replica_up')) === 0, 'the replica to be seen down');
+      await until(async () => (await metric(one, 'db_replica_up')) === 0, { what: 'the replica to be seen down' });
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(await metric(one, 'db_reads_total', primaryLabel)).toBeGreaterThan(primaryBefore);
       cluster.startReplica();
-      await until(async () => (await metric(one, 'db_replica_up')) === 1, 'the replica to be seen up again');
+      await until(async () => (await metric(one, 'db_replica_up')) === 1, { what: 'the replica to be seen up again' });
       const replicaAgain = await metric(one, 'db_reads_total', replicaLabel());
-      await until(async () => (await metric(one, 'db_reads_total', replicaLabel())) > replicaAgain + 10, 'reads to return to the replica');
+      await until(async () => (await metric(one, 'db_reads_total', replicaLabel())) > replicaAgain + 10, {
+        what: 'reads to return to the replica',
+      });
     } finally {
       reading = false;
       await Promise.all(readers);
@@ -243,7 +240,7 @@ describe.skipIf(!POSTGRES_BIN)('read replicas', () => {
     const erin = await user();
     await erin.create(strict.url, 'erin');
     const frank = await user();
-    await until(async () => (await metric(strict, 'db_replica_up')) === 1, 'the replica to be up');
+    await until(async () => (await metric(strict, 'db_replica_up')) === 1, { what: 'the replica to be up' });
     await cluster.setApplyDelay(2_000);
     const load = { writing: true };
     const writer = (async () => {
@@ -253,14 +250,14 @@ describe.skipIf(!POSTGRES_BIN)('read replicas', () => {
       }
     })();
     try {
-      await until(async () => (await metric(strict, 'db_replica_lag_seconds')) > 0.5, 'the replica to lag past 500 ms');
+      await until(async () => (await metric(strict, 'db_replica_lag_seconds')) > 0.5, { what: 'the replica to lag past 500 ms' });
       const replicaReads = await metric(strict, 'db_reads_total', replicaLabel());
       for (let i = 0; i < 10; i++) expect((await erin.list(strict.url)).map((task) => task.title)).toEqual(['erin']);
       expect(await metric(strict, 'db_reads_total', replicaLabel())).toBe(replicaReads);
       // An instance started now has no history of the primary's positions: it cannot tell the replica's lag
       // yet, and must not take it for none.
       const late = await start({ REPLICA_MAX_LAG_MS: '500' });
-      await until(async () => (await metric(late, 'db_replica_up')) === 1, 'the late instance to see the replica');
+      await until(async () => (await metric(late, 'db_replica_up')) === 1, { what: 'the late instance to see the replica' });
       for (let i = 0; i < 10; i++) expect((await erin.list(late.url)).map((task) => task.title)).toEqual(['erin']);
       expect(await metric(late, 'db_reads_total', replicaLabel())).toBe(0);
     } finally {
@@ -268,7 +265,7 @@ describe.skipIf(!POSTGRES_BIN)('read replicas', () => {
       await writer;
       await cluster.setApplyDelay(0);
     }
-    await until(async () => (await metric(strict, 'db_replica_lag_seconds')) === 0, 'the replica to catch up');
+    await until(async () => (await metric(strict, 'db_replica_lag_seconds')) === 0, { what: 'the replica to catch up' });
     const replicaReads = await metric(strict, 'db_reads_total', replicaLabel());
     await erin.list(strict.url);
     expect(await metric(strict, 'db_reads_total', replicaLabel())).toBe(replicaReads + 1);
@@ -276,7 +273,7 @@ describe.skipIf(!POSTGRES_BIN)('read replicas', () => {
 
   test('Redis unreachable: writes are answered, and reads go to the primary', async () => {
     const cut = await start({ REDIS_URL: 'redis://127.0.0.1:1' });
-    await until(async () => (await metric(cut, 'db_replica_up')) === 1, 'the replica to be up');
+    await until(async () => (await metric(cut, 'db_replica_up')) === 1, { what: 'the replica to be up' });
     const grace = await user();
     const { id } = await grace.create(cut.url, 'before');
     await grace.rename(cut.url, id, 'after');
