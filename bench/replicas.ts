@@ -11,13 +11,13 @@
  * Options (environment): BENCH_ROUNDS (default 2), BENCH_DURATION (seconds, default 8), BENCH_NODE, BENCH_REDIS_URL
  * (default redis://127.0.0.1:6379/6).
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { SignJWT } from 'jose';
 import pg from 'pg';
 import { startReplicatedCluster } from '../tests/support/replication.js';
+import { cpuSecondsOf, median } from './process-stats.js';
 
 const root = join(import.meta.dirname, '..');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -36,8 +36,6 @@ if (process.env.BENCH_PINNED !== '1' && taskset) {
   });
   process.exit(status ?? 1);
 }
-
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 await main();
 
@@ -157,12 +155,6 @@ async function main(): Promise<void> {
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
-
 interface Server {
   origin: string;
   child: ChildProcess;
@@ -231,9 +223,5 @@ async function readsOf(server: Server): Promise<Record<string, number>> {
 }
 
 function cpuSeconds(server: Server): number {
-  const fields =
-    readFileSync(`/proc/${server.child.pid ?? 0}/stat`, 'utf8')
-      .split(') ')[1]
-      ?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  return cpuSecondsOf(server.child.pid ?? 0);
 }

@@ -23,6 +23,7 @@ import { SignJWT } from 'jose';
 import pg from 'pg';
 import { openDatabase } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
+import { cpuSecondsOf, median } from './process-stats.js';
 import { loadEnv } from '../src/env.js';
 
 const root = join(import.meta.dirname, '..');
@@ -260,15 +261,8 @@ function peakRssMb(server: Server): number {
   return Number(match?.[1] ?? 0) / 1024;
 }
 
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 /** CPU seconds (user + system, every thread) the server process has used. */
-function cpuSeconds(server: Server): number {
-  const fields =
-    readFileSync(`/proc/${pidOf(server)}/stat`, 'utf8')
-      .split(') ')[1]
-      ?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
+const cpuSeconds = (server: Server) => cpuSecondsOf(pidOf(server));
 
 // ------------------------------------------------------------------------------------ watched writes
 
@@ -743,12 +737,6 @@ const targetName = (flavour: Flavour) =>
   flavour.server === 'bare' ? 'bare (REST)' : `ours ${flavour.face}${flavour.variant ? ` ${flavour.variant}` : ''}`;
 
 // -------------------------------------------------------------------------------------------------- main
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-};
 
 function table(results: Result[], list: Scenario[]): string {
   const lines = [
